@@ -1,0 +1,57 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+
+/** Static credentials; when absent the SDK's default provider chain is used. */
+export interface StaticCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface ClientSettings {
+  region?: string | undefined;
+  /** Custom endpoint (local emulator). With an endpoint the client uses HTTP/1.1 keep-alive, see below. */
+  endpoint?: string | undefined;
+  credentials?: StaticCredentials | undefined;
+  /** Max sockets per client; one worker may poll 100+ shards at once. */
+  maxSockets?: number | undefined;
+}
+
+/**
+ * The SDK's HTTP/1.1 handler with keep-alive. The Kinesis client's default HTTP/2 handler opens and
+ * GOAWAYs a session per request, which kinesalite rejects and kinesis-local trips over; HTTP/1.1 is
+ * also what the DynamoDB client uses anyway. Against AWS without an endpoint, Kinesis keeps HTTP/2
+ * (SubscribeToShard needs it).
+ */
+export function http1Handler(maxSockets = 256): NodeHttpHandler {
+  return new NodeHttpHandler({
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+  });
+}
+
+function common(settings: ClientSettings): Record<string, unknown> {
+  return {
+    region: settings.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    ...(settings.credentials ? { credentials: settings.credentials } : {}),
+    // The library has its own retrier that knows about leases and shutdown; keep the SDK's short.
+    maxAttempts: 2,
+  };
+}
+
+export function createKinesisClient(settings: ClientSettings): KinesisClient {
+  return new KinesisClient({
+    ...common(settings),
+    ...(settings.endpoint ? { requestHandler: http1Handler(settings.maxSockets) } : {}),
+  });
+}
+
+export function createDynamoDbClient(settings: ClientSettings): DynamoDBClient {
+  return new DynamoDBClient({ ...common(settings), requestHandler: http1Handler(settings.maxSockets) });
+}
+
+export type { KinesisClient, DynamoDBClient };
