@@ -1,0 +1,218 @@
+import type { DynamoDBClient, KinesisClient, StaticCredentials } from '../aws/clients.js';
+import type { ShardRecordProcessorFactory } from '../processor/types.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+
+/** Where a shard with no checkpoint starts. */
+export type InitialPosition = 'LATEST' | 'TRIM_HORIZON' | { timestamp: Date };
+
+/** GetRecords polling (the default). */
+export interface PollingRetrievalOptions {
+  mode: 'polling';
+  /**
+   * Records per GetRecords call (1–10000).
+   * @defaultValue 10000
+   */
+  maxRecords?: number;
+  /**
+   * Pause between GetRecords calls once the shard is caught up (an empty or small batch). Kinesis allows
+   * 5 GetRecords per second per shard, shared by every consumer of the stream.
+   * @defaultValue 1500
+   */
+  idleTimeBetweenReadsMillis?: number;
+  /**
+   * Batches fetched ahead of the processor per shard. Fetching pauses when this many are waiting.
+   * @defaultValue 3
+   */
+  maxPrefetchBatches?: number;
+  /**
+   * Bytes fetched ahead of the processor per shard; fetching pauses above it.
+   * @defaultValue 8388608 (8 MiB)
+   */
+  maxPrefetchBytes?: number;
+}
+
+/** Enhanced fan-out (SubscribeToShard). */
+export interface FanOutRetrievalOptions {
+  mode: 'fanout';
+  /**
+   * Name of the registered stream consumer.
+   * @defaultValue the `applicationName`
+   */
+  consumerName?: string;
+  /**
+   * ARN of an already registered consumer; skips registration.
+   * @defaultValue undefined (look up or register by `consumerName`)
+   */
+  consumerArn?: string;
+}
+
+export type RetrievalOptions = PollingRetrievalOptions | FanOutRetrievalOptions;
+
+/** Lease table and lease timing. */
+export interface LeaseOptions {
+  /**
+   * DynamoDB lease table name.
+   * @defaultValue the `applicationName`
+   */
+  tableName?: string;
+  /**
+   * A lease whose counter this worker has seen unchanged for this long is expired and may be taken.
+   * Observed on the local clock, so hosts need no clock sync.
+   * @defaultValue 10000
+   */
+  failoverTimeMillis?: number;
+  /**
+   * Safety margin subtracted from the renewal interval (`failoverTimeMillis / 3 − epsilonMillis`).
+   * @defaultValue 25
+   */
+  epsilonMillis?: number;
+  /**
+   * How often the taker scans the table for leases to take. Java KCL uses `2 × (failover + epsilon)`
+   * (≈20 s); ts-kcl scans more often so a dead worker's shards move within `failover + takerInterval`.
+   * @defaultValue failoverTimeMillis / 5 (2000 with the default failover time)
+   */
+  takerIntervalMillis?: number;
+  /**
+   * Upper bound of leases one worker holds.
+   * @defaultValue Infinity
+   */
+  maxLeasesForWorker?: number;
+  /**
+   * Leases stolen from busier workers per taker round.
+   * @defaultValue 1
+   */
+  maxLeasesToStealAtOneTime?: number;
+  /**
+   * Billing mode used when the table is created.
+   * @defaultValue 'PAY_PER_REQUEST'
+   */
+  billingMode?: 'PAY_PER_REQUEST' | 'PROVISIONED';
+  /**
+   * Read capacity when `billingMode` is `'PROVISIONED'`.
+   * @defaultValue 10
+   */
+  readCapacity?: number;
+  /**
+   * Write capacity when `billingMode` is `'PROVISIONED'`.
+   * @defaultValue 10
+   */
+  writeCapacity?: number;
+  /**
+   * Strongly consistent reads of single leases.
+   * @defaultValue false
+   */
+  consistentReads?: boolean;
+  /**
+   * How long to wait for a new lease table to become ACTIVE.
+   * @defaultValue 120000
+   */
+  tableActiveTimeoutMillis?: number;
+}
+
+/** AWS endpoints, for local emulators or VPC endpoints. */
+export interface EndpointOptions {
+  /** @defaultValue undefined (the regional endpoint) */
+  kinesis?: string;
+  /** @defaultValue undefined (the regional endpoint) */
+  dynamodb?: string;
+  /** @defaultValue undefined (the regional endpoint) */
+  cloudwatch?: string;
+}
+
+/** What to do when `processRecords` throws. */
+export type ProcessingErrorPolicy = 'retry' | 'skip' | 'release';
+
+/** The one options object of `Scheduler` (SPEC §1). Validated once, at construction. */
+export interface SchedulerOptions {
+  /** Application name: default lease table name and consumer name. Required. */
+  applicationName: string;
+  /**
+   * Stream to consume, by name. One of `streamName` / `streamArn` is required.
+   * @defaultValue undefined
+   */
+  streamName?: string;
+  /**
+   * Stream to consume, by ARN (wins over `streamName`).
+   * @defaultValue undefined
+   */
+  streamArn?: string;
+  /** Creates one processor per shard consumer. Required. */
+  processorFactory: ShardRecordProcessorFactory;
+  /**
+   * Identity of this worker in the lease table; must be unique in the fleet.
+   * @defaultValue hostname + ':' + random suffix
+   */
+  workerId?: string;
+  /**
+   * AWS region.
+   * @defaultValue AWS_REGION / AWS_DEFAULT_REGION, else 'us-east-1'
+   */
+  region?: string;
+  /**
+   * Static credentials (e.g. dummy ones for emulators).
+   * @defaultValue undefined (the AWS SDK default credential provider chain)
+   */
+  credentials?: StaticCredentials;
+  /**
+   * Kinesis client to use instead of building one.
+   * @defaultValue undefined (built from region, endpoints and credentials)
+   */
+  kinesisClient?: KinesisClient;
+  /**
+   * DynamoDB client to use instead of building one.
+   * @defaultValue undefined (built from region, endpoints and credentials)
+   */
+  dynamoDbClient?: DynamoDBClient;
+  /**
+   * Endpoint overrides.
+   * @defaultValue {}
+   */
+  endpoints?: EndpointOptions;
+  /**
+   * Where a shard without a checkpoint starts.
+   * @defaultValue 'LATEST'
+   */
+  initialPosition?: InitialPosition;
+  /**
+   * How records are fetched.
+   * @defaultValue { mode: 'polling' }
+   */
+  retrieval?: RetrievalOptions;
+  /**
+   * Lease table and timing.
+   * @defaultValue {}
+   */
+  leases?: LeaseOptions;
+  /**
+   * Interval of the periodic shard sync (new shards → new leases).
+   * @defaultValue 60000
+   */
+  shardSyncIntervalMillis?: number;
+  /**
+   * How often a child shard checks whether its parents are finished.
+   * @defaultValue 10000
+   */
+  parentShardPollIntervalMillis?: number;
+  /**
+   * When `processRecords` throws: `'retry'` redelivers the same batch with capped backoff (nothing is
+   * skipped), `'skip'` moves on as Java KCL does, `'release'` stops the shard and releases its lease.
+   * @defaultValue 'retry'
+   */
+  onProcessingError?: ProcessingErrorPolicy;
+  /**
+   * Call `processRecords` even when a fetch returned no records.
+   * @defaultValue false
+   */
+  callProcessRecordsEvenForEmptyRecordList?: boolean;
+  /**
+   * Logger (pino-compatible).
+   * @defaultValue a silent logger
+   */
+  logger?: Logger;
+  /**
+   * Time source; tests inject a fake one.
+   * @defaultValue the system clock
+   */
+  clock?: Clock;
+}

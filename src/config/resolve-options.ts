@@ -1,0 +1,285 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { StaticCredentials } from '../aws/clients.js';
+import { ConfigError } from '../errors.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+import type { ShardRecordProcessorFactory } from '../processor/types.js';
+import type {
+  EndpointOptions,
+  InitialPosition,
+  ProcessingErrorPolicy,
+  SchedulerOptions,
+} from './options.js';
+
+export interface ResolvedPolling {
+  mode: 'polling';
+  maxRecords: number;
+  idleTimeBetweenReadsMillis: number;
+  maxPrefetchBatches: number;
+  maxPrefetchBytes: number;
+}
+export interface ResolvedFanOut {
+  mode: 'fanout';
+  consumerName: string;
+  consumerArn: string | undefined;
+}
+export interface ResolvedLeases {
+  tableName: string;
+  failoverTimeMillis: number;
+  epsilonMillis: number;
+  renewIntervalMillis: number;
+  takerIntervalMillis: number;
+  maxLeasesForWorker: number;
+  maxLeasesToStealAtOneTime: number;
+  billingMode: 'PAY_PER_REQUEST' | 'PROVISIONED';
+  readCapacity: number;
+  writeCapacity: number;
+  consistentReads: boolean;
+  tableActiveTimeoutMillis: number;
+}
+
+/** Options with every default filled in; frozen. */
+export interface ResolvedOptions {
+  applicationName: string;
+  streamName: string | undefined;
+  streamArn: string | undefined;
+  processorFactory: ShardRecordProcessorFactory;
+  workerId: string;
+  region: string;
+  credentials: StaticCredentials | undefined;
+  kinesisClient: SchedulerOptions['kinesisClient'];
+  dynamoDbClient: SchedulerOptions['dynamoDbClient'];
+  endpoints: Readonly<EndpointOptions>;
+  initialPosition: InitialPosition;
+  retrieval: ResolvedPolling | ResolvedFanOut;
+  leases: ResolvedLeases;
+  shardSyncIntervalMillis: number;
+  parentShardPollIntervalMillis: number;
+  onProcessingError: ProcessingErrorPolicy;
+  callProcessRecordsEvenForEmptyRecordList: boolean;
+  logger: Logger;
+  clock: Clock;
+}
+
+const TOP_KEYS = [
+  'applicationName', 'streamName', 'streamArn', 'processorFactory', 'workerId', 'region', 'credentials',
+  'kinesisClient', 'dynamoDbClient', 'endpoints', 'initialPosition', 'retrieval', 'leases',
+  'shardSyncIntervalMillis', 'parentShardPollIntervalMillis', 'onProcessingError',
+  'callProcessRecordsEvenForEmptyRecordList', 'logger', 'clock',
+] as const;
+const LEASE_KEYS = [
+  'tableName', 'failoverTimeMillis', 'epsilonMillis', 'takerIntervalMillis', 'maxLeasesForWorker',
+  'maxLeasesToStealAtOneTime', 'billingMode', 'readCapacity', 'writeCapacity', 'consistentReads',
+  'tableActiveTimeoutMillis',
+] as const;
+const POLLING_KEYS = ['mode', 'maxRecords', 'idleTimeBetweenReadsMillis', 'maxPrefetchBatches', 'maxPrefetchBytes'] as const;
+const FANOUT_KEYS = ['mode', 'consumerName', 'consumerArn'] as const;
+const ENDPOINT_KEYS = ['kinesis', 'dynamodb', 'cloudwatch'] as const;
+
+type Bag = Record<string, unknown>;
+
+function objectAt(value: unknown, key: string, allowed: readonly string[]): Bag {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(key, `expected an object, got ${describe(value)}`);
+  }
+  for (const k of Object.keys(value)) {
+    if (!allowed.includes(k)) {
+      throw new ConfigError(key ? `${key}.${k}` : k, `unknown option (known: ${allowed.join(', ')})`);
+    }
+  }
+  return value as Bag;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `"${value.slice(0, 60)}"`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return typeof value;
+}
+
+function str(value: unknown, key: string, pattern?: RegExp, hint?: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(key, `expected a non-empty string, got ${describe(value)}`);
+  if (pattern && !pattern.test(value)) throw new ConfigError(key, `${describe(value)} is not valid${hint ? `: ${hint}` : ''}`);
+  return value;
+}
+
+function int(value: unknown, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  const ok = typeof value === 'number' && (Number.isInteger(value) || value === Number.POSITIVE_INFINITY);
+  if (!ok || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `between ${min} and ${max}`;
+    throw new ConfigError(key, `expected an integer ${range}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function bool(value: unknown, key: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ConfigError(key, `expected true or false, got ${describe(value)}`);
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, key: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !allowed.includes(value as T)) {
+    throw new ConfigError(key, `expected one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
+  }
+  return value as T;
+}
+
+function endpoint(value: unknown, key: string): string | undefined {
+  const s = str(value, key);
+  if (s === undefined) return undefined;
+  try {
+    const url = new URL(s);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
+  } catch {
+    throw new ConfigError(key, `expected an http(s) URL, got ${describe(s)}`);
+  }
+  return s;
+}
+
+function initialPosition(value: unknown): InitialPosition {
+  if (value === undefined) return 'LATEST';
+  if (value === 'LATEST' || value === 'TRIM_HORIZON') return value;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const bag = objectAt(value, 'initialPosition', ['timestamp']);
+    const ts = bag.timestamp;
+    if (ts instanceof Date && !Number.isNaN(ts.getTime())) return { timestamp: ts };
+    throw new ConfigError('initialPosition.timestamp', `expected a valid Date, got ${describe(ts)}`);
+  }
+  throw new ConfigError('initialPosition', `expected 'LATEST', 'TRIM_HORIZON' or { timestamp: Date }, got ${describe(value)}`);
+}
+
+function sdkClient(value: unknown, key: string): void {
+  if (value !== undefined && (typeof value !== 'object' || value === null || typeof (value as Bag).send !== 'function')) {
+    throw new ConfigError(key, `expected an AWS SDK v3 client, got ${describe(value)}`);
+  }
+}
+
+// Kinesis stream names: 1–128 of [a-zA-Z0-9_.-]; DynamoDB table names: 3–255 of the same.
+const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
+const STREAM_ARN = /^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/[a-zA-Z0-9_.-]{1,128}$/;
+const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
+
+/**
+ * Validates `SchedulerOptions` once and fills in every default. Any unknown key or bad value throws a
+ * `ConfigError` whose `key` is the option's dotted path (e.g. `leases.failoverTimeMillis`).
+ */
+export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOptions> {
+  const o = objectAt(input as unknown, '', TOP_KEYS);
+  const applicationName = str(o.applicationName, 'applicationName', TABLE_NAME, '3–255 characters of a-z A-Z 0-9 _ . -');
+  if (applicationName === undefined) throw new ConfigError('applicationName', 'is required');
+  const streamName = str(o.streamName, 'streamName', STREAM_NAME, '1–128 characters of a-z A-Z 0-9 _ . -');
+  const streamArn = str(o.streamArn, 'streamArn', STREAM_ARN, 'expected arn:aws:kinesis:<region>:<account>:stream/<name>');
+  if (streamName === undefined && streamArn === undefined) throw new ConfigError('streamName', 'one of streamName or streamArn is required');
+  if (typeof o.processorFactory !== 'function') {
+    throw new ConfigError('processorFactory', `expected a function returning a ShardRecordProcessor, got ${describe(o.processorFactory)}`);
+  }
+  sdkClient(o.kinesisClient, 'kinesisClient');
+  sdkClient(o.dynamoDbClient, 'dynamoDbClient');
+
+  const creds = objectAt(o.credentials, 'credentials', ['accessKeyId', 'secretAccessKey', 'sessionToken']);
+  let credentials: StaticCredentials | undefined;
+  if (o.credentials !== undefined) {
+    const accessKeyId = str(creds.accessKeyId, 'credentials.accessKeyId');
+    const secretAccessKey = str(creds.secretAccessKey, 'credentials.secretAccessKey');
+    if (accessKeyId === undefined) throw new ConfigError('credentials.accessKeyId', 'is required');
+    if (secretAccessKey === undefined) throw new ConfigError('credentials.secretAccessKey', 'is required');
+    const sessionToken = str(creds.sessionToken, 'credentials.sessionToken');
+    credentials = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+  }
+
+  const ep = objectAt(o.endpoints, 'endpoints', ENDPOINT_KEYS);
+  const endpoints: EndpointOptions = {};
+  for (const k of ENDPOINT_KEYS) {
+    const v = endpoint(ep[k], `endpoints.${k}`);
+    if (v !== undefined) endpoints[k] = v;
+  }
+
+  const retrieval = resolveRetrieval(o.retrieval, applicationName);
+  const leases = resolveLeases(o.leases, applicationName);
+
+  const logger = o.logger ?? silentLogger;
+  for (const m of ['debug', 'info', 'warn', 'error', 'child'] as const) {
+    if (typeof (logger as Bag)[m] !== 'function') throw new ConfigError('logger', `expected a pino-compatible logger with ${m}()`);
+  }
+  const clock = o.clock ?? systemClock;
+  if (typeof (clock as Bag).now !== 'function' || typeof (clock as Bag).sleep !== 'function') {
+    throw new ConfigError('clock', 'expected an object with now() and sleep()');
+  }
+
+  const resolved: ResolvedOptions = {
+    applicationName,
+    streamName,
+    streamArn,
+    processorFactory: o.processorFactory as ShardRecordProcessorFactory,
+    workerId:
+      str(o.workerId, 'workerId', /^[^\s]{1,256}$/, 'no whitespace, at most 256 characters') ??
+      `${hostname()}:${randomUUID().slice(0, 8)}`,
+    region: str(o.region, 'region', /^[a-z]{2}(-[a-z]+)+-\d+$/, 'e.g. us-east-1') ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    credentials,
+    kinesisClient: o.kinesisClient as ResolvedOptions['kinesisClient'],
+    dynamoDbClient: o.dynamoDbClient as ResolvedOptions['dynamoDbClient'],
+    endpoints: Object.freeze(endpoints),
+    initialPosition: initialPosition(o.initialPosition),
+    retrieval,
+    leases,
+    shardSyncIntervalMillis: int(o.shardSyncIntervalMillis, 'shardSyncIntervalMillis', 60_000, 100),
+    parentShardPollIntervalMillis: int(o.parentShardPollIntervalMillis, 'parentShardPollIntervalMillis', 10_000, 10),
+    onProcessingError: oneOf(o.onProcessingError, 'onProcessingError', ['retry', 'skip', 'release'], 'retry'),
+    callProcessRecordsEvenForEmptyRecordList: bool(o.callProcessRecordsEvenForEmptyRecordList, 'callProcessRecordsEvenForEmptyRecordList', false),
+    logger: logger as Logger,
+    clock: clock as Clock,
+  };
+  return Object.freeze(resolved);
+}
+
+function resolveRetrieval(value: unknown, applicationName: string): ResolvedPolling | ResolvedFanOut {
+  const mode = value === undefined ? 'polling' : (objectAt(value, 'retrieval', ['mode', ...POLLING_KEYS, ...FANOUT_KEYS]).mode ?? 'polling');
+  if (mode === 'fanout') {
+    const r = objectAt(value, 'retrieval', FANOUT_KEYS);
+    return {
+      mode: 'fanout',
+      consumerName: str(r.consumerName, 'retrieval.consumerName', STREAM_NAME, '1–128 characters of a-z A-Z 0-9 _ . -') ?? applicationName,
+      consumerArn: str(r.consumerArn, 'retrieval.consumerArn', /^arn:aws[a-z-]*:kinesis:.+\/consumer\/.+$/, 'expected a stream consumer ARN'),
+    };
+  }
+  if (mode !== 'polling') throw new ConfigError('retrieval.mode', `expected 'polling' or 'fanout', got ${describe(mode)}`);
+  const r = objectAt(value, 'retrieval', POLLING_KEYS);
+  return {
+    mode: 'polling',
+    maxRecords: int(r.maxRecords, 'retrieval.maxRecords', 10_000, 1, 10_000),
+    idleTimeBetweenReadsMillis: int(r.idleTimeBetweenReadsMillis, 'retrieval.idleTimeBetweenReadsMillis', 1500, 0),
+    maxPrefetchBatches: int(r.maxPrefetchBatches, 'retrieval.maxPrefetchBatches', 3, 1, 1000),
+    maxPrefetchBytes: int(r.maxPrefetchBytes, 'retrieval.maxPrefetchBytes', 8 * 1024 * 1024, 1024),
+  };
+}
+
+function resolveLeases(value: unknown, applicationName: string): ResolvedLeases {
+  const l = objectAt(value, 'leases', LEASE_KEYS);
+  const failoverTimeMillis = int(l.failoverTimeMillis, 'leases.failoverTimeMillis', 10_000, 300);
+  const epsilonMillis = int(l.epsilonMillis, 'leases.epsilonMillis', 25, 0);
+  const renewIntervalMillis = Math.floor(failoverTimeMillis / 3) - epsilonMillis;
+  if (renewIntervalMillis < 50) {
+    throw new ConfigError('leases.epsilonMillis', `leaves a renewal interval of ${renewIntervalMillis} ms (failoverTimeMillis/3 − epsilonMillis must be ≥ 50)`);
+  }
+  return {
+    tableName: str(l.tableName, 'leases.tableName', TABLE_NAME, '3–255 characters of a-z A-Z 0-9 _ . -') ?? applicationName,
+    failoverTimeMillis,
+    epsilonMillis,
+    renewIntervalMillis,
+    takerIntervalMillis: int(l.takerIntervalMillis, 'leases.takerIntervalMillis', Math.max(100, Math.floor(failoverTimeMillis / 5)), 50),
+    maxLeasesForWorker: int(l.maxLeasesForWorker, 'leases.maxLeasesForWorker', Number.POSITIVE_INFINITY, 1, Number.POSITIVE_INFINITY),
+    maxLeasesToStealAtOneTime: int(l.maxLeasesToStealAtOneTime, 'leases.maxLeasesToStealAtOneTime', 1, 0, 1000),
+    billingMode: oneOf(l.billingMode, 'leases.billingMode', ['PAY_PER_REQUEST', 'PROVISIONED'], 'PAY_PER_REQUEST'),
+    readCapacity: int(l.readCapacity, 'leases.readCapacity', 10, 1),
+    writeCapacity: int(l.writeCapacity, 'leases.writeCapacity', 10, 1),
+    consistentReads: bool(l.consistentReads, 'leases.consistentReads', false),
+    tableActiveTimeoutMillis: int(l.tableActiveTimeoutMillis, 'leases.tableActiveTimeoutMillis', 120_000, 1000),
+  };
+}

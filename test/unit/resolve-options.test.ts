@@ -1,0 +1,90 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveOptions } from '../../src/config/resolve-options.js';
+import type { SchedulerOptions } from '../../src/config/options.js';
+import { ConfigError } from '../../src/errors.js';
+
+const processorFactory = () => ({ initialize() {}, processRecords() {}, leaseLost() {}, shardEnded() {} });
+const base: SchedulerOptions = { applicationName: 'orders-app', streamName: 'orders', processorFactory };
+
+function failsOn(options: unknown, key: string): void {
+  assert.throws(
+    () => resolveOptions(options as SchedulerOptions),
+    (e: unknown) => e instanceof ConfigError && e.key === key && e.code === 'KCL_CONFIG_INVALID' && e.message.includes(`"${key}"`),
+    `expected ConfigError for ${key}`,
+  );
+}
+
+describe('resolveOptions', () => {
+  it('fills Java KCL defaults', () => {
+    const r = resolveOptions(base);
+    assert.equal(r.leases.tableName, 'orders-app');
+    assert.equal(r.leases.failoverTimeMillis, 10_000);
+    assert.equal(r.leases.epsilonMillis, 25);
+    assert.equal(r.leases.renewIntervalMillis, 3308);
+    assert.equal(r.leases.billingMode, 'PAY_PER_REQUEST');
+    assert.equal(r.leases.maxLeasesForWorker, Infinity);
+    assert.equal(r.leases.maxLeasesToStealAtOneTime, 1);
+    assert.equal(r.initialPosition, 'LATEST');
+    assert.deepEqual(r.retrieval, { mode: 'polling', maxRecords: 10_000, idleTimeBetweenReadsMillis: 1500, maxPrefetchBatches: 3, maxPrefetchBytes: 8 * 1024 * 1024 });
+    assert.equal(r.shardSyncIntervalMillis, 60_000);
+    assert.equal(r.onProcessingError, 'retry');
+    assert.match(r.workerId, /.+:[0-9a-f]{8}$/);
+    assert.ok(Object.isFrozen(r));
+  });
+
+  it('keeps given values', () => {
+    const ts = new Date('2026-01-01T00:00:00Z');
+    const r = resolveOptions({
+      ...base,
+      workerId: 'w1',
+      initialPosition: { timestamp: ts },
+      retrieval: { mode: 'fanout' },
+      leases: { failoverTimeMillis: 1500, tableName: 'leases-x', maxLeasesForWorker: 4 },
+      endpoints: { kinesis: 'http://127.0.0.1:4567' },
+    });
+    assert.equal(r.workerId, 'w1');
+    assert.deepEqual(r.initialPosition, { timestamp: ts });
+    assert.deepEqual(r.retrieval, { mode: 'fanout', consumerName: 'orders-app', consumerArn: undefined });
+    assert.equal(r.leases.renewIntervalMillis, 475);
+    assert.equal(r.leases.takerIntervalMillis, 300);
+    assert.equal(r.endpoints.kinesis, 'http://127.0.0.1:4567');
+  });
+
+  it('fails fast naming the key', () => {
+    failsOn({ ...base, applicationName: undefined }, 'applicationName');
+    failsOn({ ...base, streamName: undefined }, 'streamName');
+    failsOn({ ...base, streamName: 'bad name!' }, 'streamName');
+    failsOn({ ...base, streamArn: 'arn:nope' }, 'streamArn');
+    failsOn({ ...base, processorFactory: 'x' }, 'processorFactory');
+    failsOn({ ...base, colour: 'blue' }, 'colour');
+    failsOn({ ...base, leases: { failoverTime: 5 } }, 'leases.failoverTime');
+    failsOn({ ...base, leases: { failoverTimeMillis: -1 } }, 'leases.failoverTimeMillis');
+    failsOn({ ...base, leases: { failoverTimeMillis: '10000' } }, 'leases.failoverTimeMillis');
+    failsOn({ ...base, leases: { failoverTimeMillis: 300, epsilonMillis: 90 } }, 'leases.epsilonMillis');
+    failsOn({ ...base, leases: { billingMode: 'FREE' } }, 'leases.billingMode');
+    failsOn({ ...base, retrieval: { mode: 'push' } }, 'retrieval.mode');
+    failsOn({ ...base, retrieval: { mode: 'polling', maxRecords: 10_001 } }, 'retrieval.maxRecords');
+    failsOn({ ...base, retrieval: { mode: 'fanout', maxRecords: 5 } }, 'retrieval.maxRecords');
+    failsOn({ ...base, initialPosition: 'EARLIEST' }, 'initialPosition');
+    failsOn({ ...base, initialPosition: { timestamp: 'yesterday' } }, 'initialPosition.timestamp');
+    failsOn({ ...base, endpoints: { kinesis: 'not a url' } }, 'endpoints.kinesis');
+    failsOn({ ...base, endpoints: { s3: 'http://x' } }, 'endpoints.s3');
+    failsOn({ ...base, onProcessingError: 'ignore' }, 'onProcessingError');
+    failsOn({ ...base, credentials: { accessKeyId: 'a' } }, 'credentials.secretAccessKey');
+    failsOn({ ...base, kinesisClient: {} }, 'kinesisClient');
+    failsOn({ ...base, logger: { info() {} } }, 'logger');
+    failsOn(null, '');
+  });
+
+  it('never puts a secret in an error message', () => {
+    try {
+      resolveOptions({ ...base, credentials: { accessKeyId: 'AKIDSECRET', secretAccessKey: '' } } as SchedulerOptions);
+      assert.fail('expected error');
+    } catch (e) {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.key, 'credentials.secretAccessKey');
+      assert.ok(!e.message.includes('AKIDSECRET'));
+    }
+  });
+});
