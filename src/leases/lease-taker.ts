@@ -1,0 +1,96 @@
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { Lease } from './lease.js';
+import type { LeaseStore } from './lease-store.js';
+import { decideLeasesToTake, observeLeases, type LeaseObservation, type TakerDecision } from './lease-taker-decision.js';
+
+export interface LeaseTakerOptions {
+  workerId: string;
+  failoverTimeMillis: number;
+  maxLeasesForWorker: number;
+  maxLeasesToStealAtOneTime: number;
+  clock: Clock;
+  logger: Logger;
+  random?: () => number;
+}
+
+export interface TakeRound {
+  decision: TakerDecision;
+  taken: Lease[];
+  stolen: Lease[];
+  /** Every lease the scan returned (for shard sync, parents checks, status). */
+  leases: Lease[];
+}
+
+/**
+ * Executes the taker decision: scan, update observations, decide, then take with conditional writes
+ * (in parallel). A lost race is normal and simply not counted as taken.
+ */
+export class LeaseTaker {
+  private observations = new Map<string, LeaseObservation>();
+
+  constructor(
+    private readonly store: LeaseStore,
+    private readonly options: LeaseTakerOptions,
+  ) {}
+
+  async takeLeases(): Promise<TakeRound> {
+    const { leases, malformed } = await this.store.listLeases();
+    for (const error of malformed) this.options.logger.warn({ err: error, leaseKey: error.leaseKey }, 'skipping malformed lease item');
+    const now = this.options.clock.now();
+    this.observations = observeLeases(this.observations, leases, now);
+    const decision = decideLeasesToTake({
+      leases,
+      observations: this.observations,
+      now,
+      workerId: this.options.workerId,
+      failoverTimeMillis: this.options.failoverTimeMillis,
+      maxLeasesForWorker: this.options.maxLeasesForWorker,
+      maxLeasesToStealAtOneTime: this.options.maxLeasesToStealAtOneTime,
+      ...(this.options.random ? { random: this.options.random } : {}),
+    });
+    if (decision.spillover > 0) {
+      this.options.logger.warn({ spillover: decision.spillover, target: decision.target }, 'maxLeasesForWorker leaves some shards unprocessed by this fleet');
+    }
+    const [taken, stolen] = await Promise.all([
+      this.takeAll(decision.toTake),
+      this.stealAll(decision.toSteal),
+    ]);
+    return { decision, taken, stolen, leases };
+  }
+
+  private async takeAll(leases: Lease[]): Promise<Lease[]> {
+    const results = await Promise.all(leases.map((lease) => this.takeOne(lease)));
+    return results.filter((l): l is Lease => l !== undefined);
+  }
+
+  /** Steal candidates were observed up to a round ago; re-read so the counter condition can hold. */
+  private async stealAll(leases: Lease[]): Promise<Lease[]> {
+    const results = await Promise.all(
+      leases.map(async (observed) => {
+        const fresh = await this.store.getLease(observed.leaseKey, { consistentRead: true });
+        if (fresh === undefined || fresh.leaseOwner !== observed.leaseOwner || fresh.checkpointOwner !== undefined) return undefined;
+        const taken = await this.takeOne(fresh);
+        if (taken) this.options.logger.info({ leaseKey: taken.leaseKey, from: observed.leaseOwner }, 'stole lease');
+        return taken;
+      }),
+    );
+    return results.filter((l): l is Lease => l !== undefined);
+  }
+
+  private async takeOne(lease: Lease): Promise<Lease | undefined> {
+    try {
+      const result = await this.store.takeLease(lease, this.options.workerId);
+      if (!result.ok) return undefined;
+      this.observations.set(lease.leaseKey, {
+        counter: result.lease.leaseCounter,
+        owner: result.lease.leaseOwner,
+        lastChangeAt: this.options.clock.now(),
+      });
+      return result.lease;
+    } catch (error) {
+      this.options.logger.warn({ leaseKey: lease.leaseKey, err: error }, 'taking lease failed');
+      return undefined;
+    }
+  }
+}
