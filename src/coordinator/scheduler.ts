@@ -1,0 +1,267 @@
+import { EventEmitter } from 'node:events';
+import { createDynamoDbClient, createKinesisClient, type DynamoDBClient, type KinesisClient } from '../aws/clients.js';
+import { DynamoDbApi } from '../aws/dynamodb-api.js';
+import { KinesisApi } from '../aws/kinesis-api.js';
+import type { StreamRef } from '../aws/kinesis-types.js';
+import type { ExtendedSequenceNumber } from '../checkpoint/extended-sequence-number.js';
+import type { SchedulerOptions } from '../config/options.js';
+import { resolveOptions, type ResolvedOptions } from '../config/resolve-options.js';
+import { InvalidStateError, ResourceNotFoundError } from '../errors.js';
+import { DynamoDbLeaseStore } from '../leases/dynamodb-lease-store.js';
+import { shardIdOf, type Lease } from '../leases/lease.js';
+import { LeaseCoordinator } from '../leases/lease-coordinator.js';
+import type { LeaseStore } from '../leases/lease-store.js';
+import { ShardConsumer } from '../lifecycle/shard-consumer.js';
+import type { ChildShardInfo } from '../processor/types.js';
+import { PollingFetcher } from '../retrieval/polling-fetcher.js';
+import { ShardSyncer } from '../shards/shard-syncer.js';
+import { PeriodicTask } from '../util/periodic-task.js';
+import { retry } from '../util/retry.js';
+import type { SchedulerEvents } from './scheduler-events.js';
+
+interface RunningConsumer {
+  consumer: ShardConsumer;
+  token: string;
+  done: Promise<void>;
+}
+
+/**
+ * The worker: keeps the lease table in sync with the stream's shards, takes and renews leases with the
+ * rest of the fleet, and runs one `ShardConsumer` per held lease. See SPEC §1.
+ */
+export class Scheduler extends EventEmitter<SchedulerEvents> {
+  readonly options: Readonly<ResolvedOptions>;
+  private kinesisClient: KinesisClient | undefined;
+  private dynamoClient: DynamoDBClient | undefined;
+  private kinesis: KinesisApi | undefined;
+  private store: LeaseStore | undefined;
+  private coordinator: LeaseCoordinator | undefined;
+  private shardSyncTask: PeriodicTask | undefined;
+  private readonly consumers = new Map<string, RunningConsumer>();
+  private stream: StreamRef = {};
+  private streamName = '';
+  private started = false;
+  private stopped = false;
+
+  constructor(options: SchedulerOptions) {
+    super();
+    this.options = resolveOptions(options);
+  }
+
+  get workerId(): string {
+    return this.options.workerId;
+  }
+
+  /** Lease keys this worker currently runs consumers for. */
+  get heldLeaseKeys(): string[] {
+    return [...this.consumers.keys()];
+  }
+
+  /** Resolves once the table exists, shards are synced and the first taker round ran. */
+  async start(): Promise<void> {
+    if (this.started) throw new InvalidStateError('Scheduler.start() was already called');
+    this.started = true;
+    const o = this.options;
+    const log = o.logger;
+    const settings = { region: o.region, credentials: o.credentials };
+    this.kinesisClient = o.kinesisClient ?? createKinesisClient({ ...settings, endpoint: o.endpoints.kinesis });
+    this.dynamoClient = o.dynamoDbClient ?? createDynamoDbClient({ ...settings, endpoint: o.endpoints.dynamodb });
+    this.kinesis = new KinesisApi(this.kinesisClient);
+    const store = new DynamoDbLeaseStore(new DynamoDbApi(this.dynamoClient), o.leases.tableName, {
+      consistentReads: o.leases.consistentReads,
+      clock: o.clock,
+    });
+    this.store = store;
+
+    this.stream = o.streamArn ? { streamArn: o.streamArn } : { streamName: o.streamName! };
+    try {
+      const summary = await this.withRetry(() => this.kinesis!.describeStreamSummary(this.stream));
+      this.streamName = summary.streamName;
+      if (o.streamName && !o.streamArn) this.stream = { streamName: o.streamName };
+    } catch (error) {
+      this.started = false;
+      if (error instanceof ResourceNotFoundError) {
+        throw new ResourceNotFoundError(`Stream ${o.streamArn ?? o.streamName} does not exist (region ${o.region})`, { cause: error });
+      }
+      throw error;
+    }
+
+    await this.withRetry(() =>
+      store.createTableIfNotExists({
+        billingMode: o.leases.billingMode,
+        readCapacity: o.leases.readCapacity,
+        writeCapacity: o.leases.writeCapacity,
+        activeTimeoutMillis: o.leases.tableActiveTimeoutMillis,
+      }),
+    );
+
+    const initial = o.initialPosition;
+    const syncer = new ShardSyncer(
+      this.kinesis,
+      store,
+      this.stream,
+      initial === 'LATEST' || initial === 'TRIM_HORIZON' ? initial : 'AT_TIMESTAMP',
+      typeof initial === 'object' ? initial.timestamp : undefined,
+      log,
+    );
+    await this.withRetry(() => syncer.sync());
+    this.shardSyncTask = new PeriodicTask('shard-sync', o.shardSyncIntervalMillis, async () => {
+      await syncer.sync();
+    }, o.clock, (task, error) => this.taskError(task, error));
+
+    const coordinator = new LeaseCoordinator(store, {
+      workerId: o.workerId,
+      failoverTimeMillis: o.leases.failoverTimeMillis,
+      renewIntervalMillis: o.leases.renewIntervalMillis,
+      takerIntervalMillis: o.leases.takerIntervalMillis,
+      maxLeasesForWorker: o.leases.maxLeasesForWorker,
+      maxLeasesToStealAtOneTime: o.leases.maxLeasesToStealAtOneTime,
+      clock: o.clock,
+      logger: log.child({ component: 'leases' }),
+    });
+    this.coordinator = coordinator;
+    coordinator.on('acquired', ({ lease, concurrencyToken, stolen }) => {
+      this.emit('leaseAcquired', { leaseKey: lease.leaseKey, shardId: shardIdOf(lease), stolen });
+      this.startConsumer(lease, concurrencyToken);
+    });
+    coordinator.on('lost', ({ leaseKey, reason }) => {
+      this.emit('leaseLost', { leaseKey, shardId: shardIdOf({ leaseKey }), reason });
+      this.consumers.get(leaseKey)?.consumer.leaseLost();
+    });
+    coordinator.on('error', ({ task, error }) => this.taskError(task, error));
+
+    await coordinator.runTaker().catch((error: unknown) => this.taskError('take-leases', error));
+    coordinator.start();
+    this.shardSyncTask.start(false);
+    log.info({ workerId: o.workerId, table: o.leases.tableName, stream: this.streamName }, 'worker started');
+    this.emit('initialized', { workerId: o.workerId });
+  }
+
+  private startConsumer(lease: Lease, token: string): void {
+    const o = this.options;
+    const existing = this.consumers.get(lease.leaseKey);
+    if (existing) existing.consumer.leaseLost(); // re-acquired under a new token: the old run must end
+    const shardId = shardIdOf(lease);
+    const logger = o.logger.child({ shardId });
+    const coordinator = this.coordinator!;
+    const store = this.store!;
+    const consumer = new ShardConsumer({
+      shardId,
+      streamName: this.streamName,
+      lease,
+      processor: o.processorFactory({ shardId, streamName: this.streamName }),
+      onProcessingError: o.onProcessingError,
+      callProcessRecordsEvenForEmptyRecordList: o.callProcessRecordsEvenForEmptyRecordList,
+      parentShardPollIntervalMillis: o.parentShardPollIntervalMillis,
+      clock: o.clock,
+      logger,
+      hooks: {
+        parentsFinished: (l) => this.parentsFinished(l),
+        writeCheckpoint: async (update) => {
+          await coordinator.renewer.updateCheckpoint(lease.leaseKey, token, update);
+        },
+        createSource: (checkpoint) => this.createSource(shardId, checkpoint, logger),
+        onShardEnd: (children) => this.onShardEnd(lease.leaseKey, store, children),
+        onProcessingError: (error, info) => this.emit('processingError', { shardId, ...info, error }),
+      },
+    });
+    const entry: RunningConsumer = { consumer, token, done: Promise.resolve() };
+    entry.done = consumer.run().then(async (result) => {
+      if (this.consumers.get(lease.leaseKey) === entry) this.consumers.delete(lease.leaseKey);
+      this.emit('shardConsumerStopped', { leaseKey: lease.leaseKey, shardId, reason: result.reason, recordsDelivered: consumer.delivered });
+      if (result.releaseLease || result.reason === 'REQUESTED') {
+        await coordinator.renewer.release(lease.leaseKey, token);
+      }
+      // SHARD_END: keep holding the finished lease (as Java KCL does) so nobody re-runs it; cleanup deletes it.
+    });
+    this.consumers.set(lease.leaseKey, entry);
+  }
+
+  private createSource(shardId: string, checkpoint: ExtendedSequenceNumber, logger: ResolvedOptions['logger']): PollingFetcher {
+    const o = this.options;
+    if (o.retrieval.mode !== 'polling') {
+      throw new InvalidStateError('retrieval mode "fanout" is not available yet in this version; use { mode: "polling" }');
+    }
+    const initial = o.initialPosition;
+    return new PollingFetcher({
+      kinesis: this.kinesis!,
+      stream: this.stream,
+      shardId,
+      checkpoint,
+      ...(typeof initial === 'object' ? { initialTimestamp: initial.timestamp } : {}),
+      maxRecords: o.retrieval.maxRecords,
+      idleTimeBetweenReadsMillis: o.retrieval.idleTimeBetweenReadsMillis,
+      maxPrefetchBatches: o.retrieval.maxPrefetchBatches,
+      maxPrefetchBytes: o.retrieval.maxPrefetchBytes,
+      clock: o.clock,
+      logger,
+    });
+  }
+
+  private async parentsFinished(lease: Lease): Promise<boolean> {
+    for (const parent of lease.parentShardIds) {
+      const prefix = lease.leaseKey.slice(0, lease.leaseKey.length - shardIdOf(lease).length);
+      const parentLease = await this.store!.getLease(prefix + parent, { consistentRead: true });
+      if (parentLease !== undefined && parentLease.checkpoint.sequenceNumber !== 'SHARD_END') return false;
+    }
+    return true;
+  }
+
+  /** Records the children on the finished parent; child leases are created by shard sync. */
+  private async onShardEnd(leaseKey: string, store: LeaseStore, children: ChildShardInfo[] | undefined): Promise<void> {
+    const childShardIds = (children ?? []).map((c) => c.shardId);
+    if (childShardIds.length > 0) await this.withRetry(() => store.updateMetaInfo(leaseKey, { childShardIds }));
+    this.emit('shardEnded', { leaseKey, shardId: shardIdOf({ leaseKey }), childShardIds });
+  }
+
+  private taskError(task: string, error: unknown): void {
+    this.emit('taskError', { task, error });
+  }
+
+  private withRetry<T>(fn: () => Promise<T>): Promise<T> {
+    return retry(fn, { maxAttempts: 8, baseMillis: 200, maxMillis: 5000, clock: this.options.clock });
+  }
+
+  /**
+   * Graceful: stop taking leases, call `shutdownRequested` on every shard while its lease is still held
+   * (the processor checkpoints), then release the leases. Resolves `true` when every shard finished within
+   * `timeoutMillis`; the rest are stopped as in `shutdown()`.
+   */
+  async startGracefulShutdown(timeoutMillis = 30_000): Promise<boolean> {
+    if (!this.started || this.stopped) return true;
+    await this.coordinator?.stopTaking();
+    await this.shardSyncTask?.stop();
+    const running = [...this.consumers.values()];
+    for (const r of running) r.consumer.requestShutdown();
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      Promise.all(running.map((r) => r.done)).then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMillis);
+      }),
+    ]);
+    clearTimeout(timer);
+    await this.shutdownInternal(true);
+    return finished;
+  }
+
+  /** Stops at once: consumers get `leaseLost`, held leases are released so others take them immediately. */
+  async shutdown(): Promise<void> {
+    await this.shutdownInternal(false);
+  }
+
+  private async shutdownInternal(graceful: boolean): Promise<void> {
+    if (!this.started || this.stopped) return;
+    this.stopped = true;
+    await this.coordinator?.stopTaking();
+    await this.shardSyncTask?.stop();
+    for (const r of this.consumers.values()) r.consumer.leaseLost();
+    await Promise.all([...this.consumers.values()].map((r) => r.done));
+    await this.coordinator?.stop();
+    await this.coordinator?.releaseAll();
+    if (!this.options.kinesisClient) this.kinesisClient?.destroy();
+    if (!this.options.dynamoDbClient) this.dynamoClient?.destroy();
+    this.options.logger.info({ workerId: this.options.workerId, graceful }, 'worker stopped');
+    this.emit('shutdown', { graceful });
+  }
+}

@@ -1,0 +1,49 @@
+// The public surface of ts-kcl. Everything else is internal and may change.
+export { Scheduler } from './coordinator/scheduler.js';
+export type { SchedulerEvents } from './coordinator/scheduler-events.js';
+export type {
+  SchedulerOptions,
+  InitialPosition,
+  RetrievalOptions,
+  PollingRetrievalOptions,
+  FanOutRetrievalOptions,
+  LeaseOptions,
+  EndpointOptions,
+  ProcessingErrorPolicy,
+} from './config/options.js';
+export type {
+  ShardRecordProcessor,
+  ShardRecordProcessorFactory,
+  ProcessorContext,
+  KinesisClientRecord,
+  RecordProcessorCheckpointer,
+  PreparedCheckpointer,
+  InitializationInput,
+  ProcessRecordsInput,
+  LeaseLostInput,
+  ShardEndedInput,
+  ShutdownRequestedInput,
+  SequenceNumberPosition,
+  ChildShardInfo,
+} from './processor/types.js';
+export { ExtendedSequenceNumber } from './checkpoint/extended-sequence-number.js';
+export {
+  KclError,
+  ConfigError,
+  IllegalArgumentError,
+  ThrottlingError,
+  ExpiredIteratorError,
+  ResourceNotFoundError,
+  ResourceInUseError,
+  ConditionalCheckFailedError,
+  NetworkError,
+  DependencyError,
+  ShutdownError,
+  InvalidStateError,
+  MalformedLeaseError,
+  TimeoutError,
+} from './errors.js';
+export type { Logger } from './util/logger.js';
+export type { Clock } from './util/clock.js';
+export type { Lease } from './leases/lease.js';
+export type { LeaseStore } from './leases/lease-store.js';
