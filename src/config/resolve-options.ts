@@ -171,7 +171,7 @@ const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
  * `ConfigError` whose `key` is the option's dotted path (e.g. `leases.failoverTimeMillis`).
  */
 export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOptions> {
-  const o = objectAt(input as unknown, '', TOP_KEYS);
+  const o = objectAt(input, '', TOP_KEYS);
   const applicationName = str(o.applicationName, 'applicationName', TABLE_NAME, '3–255 characters of a-z A-Z 0-9 _ . -');
   if (applicationName === undefined) throw new ConfigError('applicationName', 'is required');
   const streamName = str(o.streamName, 'streamName', STREAM_NAME, '1–128 characters of a-z A-Z 0-9 _ . -');

@@ -79,7 +79,7 @@ describe('resolveOptions', () => {
 
   it('never puts a secret in an error message', () => {
     try {
-      resolveOptions({ ...base, credentials: { accessKeyId: 'AKIDSECRET', secretAccessKey: '' } } as SchedulerOptions);
+      resolveOptions({ ...base, credentials: { accessKeyId: 'AKIDSECRET', secretAccessKey: '' } });
       assert.fail('expected error');
     } catch (e) {
       assert.ok(e instanceof ConfigError);
