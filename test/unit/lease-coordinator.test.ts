@@ -1,0 +1,128 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeClock } from '../../src/util/clock.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { InMemoryLeaseStore } from '../../src/leases/in-memory-lease-store.js';
+import { LeaseCoordinator } from '../../src/leases/lease-coordinator.js';
+import type { Lease } from '../../src/leases/lease.js';
+import { NetworkError, ShutdownError } from '../../src/errors.js';
+
+const FAILOVER = 3000;
+const TABLE = { billingMode: 'PAY_PER_REQUEST' as const, readCapacity: 1, writeCapacity: 1, activeTimeoutMillis: 1000 };
+
+function newLease(key: string): Lease {
+  return { leaseKey: key, leaseCounter: 0, checkpoint: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 }, ownerSwitchesSinceCheckpoint: 0, parentShardIds: [], childShardIds: [] };
+}
+
+async function setup(keys: string[]) {
+  const clock = new FakeClock(1_000_000);
+  const store = new InMemoryLeaseStore();
+  await store.createTableIfNotExists(TABLE);
+  for (const k of keys) await store.createLeaseIfNotExists(newLease(k));
+  const make = (workerId: string) => {
+    const c = new LeaseCoordinator(store, {
+      workerId, failoverTimeMillis: FAILOVER, renewIntervalMillis: FAILOVER / 3 - 25, takerIntervalMillis: 500,
+      maxLeasesForWorker: Infinity, maxLeasesToStealAtOneTime: 1, clock, logger: silentLogger, random: () => 0.5,
+    });
+    const acquired: string[] = [];
+    const lost: string[] = [];
+    c.on('acquired', (e) => acquired.push(e.lease.leaseKey));
+    c.on('lost', (e) => lost.push(`${e.leaseKey}:${e.reason}`));
+    return { c, acquired, lost };
+  };
+  return { clock, store, make };
+}
+
+async function owners(store: InMemoryLeaseStore): Promise<Record<string, string | undefined>> {
+  const { leases } = await store.listLeases();
+  return Object.fromEntries(leases.map((l) => [l.leaseKey, l.leaseOwner]));
+}
+
+describe('LeaseCoordinator (in-memory store, fake clock)', () => {
+  it('a single worker takes every unowned lease in one round and keeps them renewed', async () => {
+    const { clock, store, make } = await setup(['s0', 's1', 's2', 's3']);
+    const w = make('w1');
+    w.c.start();
+    await clock.advance(0);
+    assert.deepEqual(w.acquired.sort(), ['s0', 's1', 's2', 's3']);
+    const before = (await store.getLease('s0'))!.leaseCounter;
+    await clock.advance(FAILOVER * 5);
+    const after = (await store.getLease('s0'))!.leaseCounter;
+    assert.ok(after >= before + 10, `counter moved from ${before} to ${after}`);
+    assert.deepEqual(w.lost, []);
+    await w.c.stop();
+  });
+
+  it('a dead worker’s leases move to the survivor after the failover time, not before', async () => {
+    const { clock, store, make } = await setup(['s0', 's1', 's2', 's3']);
+    const a = make('a');
+    const b = make('b');
+    a.c.start();
+    await clock.advance(0);
+    b.c.start();
+    await clock.advance(100);
+    assert.equal(b.acquired.length, 1, 'one steal per round (maxLeasesToStealAtOneTime 1)');
+    await clock.advance(500);
+    assert.equal(b.acquired.length, 2, 'balanced 2/2 after the second round');
+    await a.c.stop(); // a "dies": no more renewals
+    await clock.advance(FAILOVER - 700);
+    assert.equal(Object.values(await owners(store)).filter((o) => o === 'b').length, 2, 'not before failover');
+    await clock.advance(FAILOVER + 1200);
+    assert.deepEqual(Object.values(await owners(store)).sort(), ['b', 'b', 'b', 'b']);
+    await b.c.stop();
+  });
+
+  it('a checkpoint through a lost lease fails with ShutdownError, also after re-acquisition (new token)', async () => {
+    const { clock, store, make } = await setup(['s0']);
+    const w = make('w1');
+    const tokens: string[] = [];
+    w.c.on('acquired', (e) => tokens.push(e.concurrencyToken));
+    w.c.start();
+    await clock.advance(0);
+    const lease = (await store.getLease('s0'))!;
+    // Someone else takes it.
+    assert.ok((await store.takeLease(lease, 'thief')).ok);
+    await clock.advance(FAILOVER / 3);
+    assert.deepEqual(w.lost, ['s0:renewal-conflict']);
+    await assert.rejects(w.c.renewer.updateCheckpoint('s0', tokens[0]!, { checkpoint: { sequenceNumber: '1', subSequenceNumber: 0 } }), ShutdownError);
+    // The thief dies, we take it back under a new token; the old token still cannot write.
+    await clock.advance(FAILOVER * 4);
+    assert.equal(tokens.length, 2);
+    assert.notEqual(tokens[0], tokens[1]);
+    await assert.rejects(w.c.renewer.updateCheckpoint('s0', tokens[0]!, { checkpoint: { sequenceNumber: '1', subSequenceNumber: 0 } }), ShutdownError);
+    await w.c.renewer.updateCheckpoint('s0', tokens[1]!, { checkpoint: { sequenceNumber: '1', subSequenceNumber: 0 } });
+    assert.equal((await store.getLease('s0'))!.checkpoint.sequenceNumber, '1');
+    await w.c.stop();
+  });
+
+  it('transient renewal failures do not lose the lease; failures past the failover time do', async () => {
+    const { clock, store, make } = await setup(['s0']);
+    const w = make('w1');
+    w.c.start();
+    await clock.advance(0);
+    store.failNext('renewLease', new NetworkError('reset'));
+    await clock.advance(FAILOVER / 3 + 10);
+    await clock.advance(FAILOVER / 3 + 10);
+    assert.deepEqual(w.lost, []);
+    await w.c.stopTaking();
+    for (let i = 0; i < 6; i++) store.failNext('renewLease', new NetworkError('reset'));
+    await clock.advance(FAILOVER * 2);
+    assert.deepEqual(w.lost, ['s0:expired-locally']);
+    await w.c.stop();
+  });
+
+  it('releaseAll gives every lease back so another worker takes them at once', async () => {
+    const { clock, store, make } = await setup(['s0', 's1']);
+    const a = make('a');
+    a.c.start();
+    await clock.advance(0);
+    await a.c.stop();
+    await a.c.releaseAll();
+    assert.deepEqual(await owners(store), { s0: undefined, s1: undefined });
+    const b = make('b');
+    b.c.start();
+    await clock.advance(0);
+    assert.deepEqual(b.acquired.sort(), ['s0', 's1']);
+    await b.c.stop();
+  });
+});
