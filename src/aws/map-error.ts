@@ -12,6 +12,7 @@ import {
 const THROTTLING = new Set([
   'ProvisionedThroughputExceededException',
   'LimitExceededException',
+  'KMSThrottlingException',
   'ThrottlingException',
   'RequestLimitExceeded',
   'TooManyRequestsException',
