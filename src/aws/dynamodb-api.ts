@@ -164,21 +164,20 @@ export class DynamoDbApi {
   }
 
   /**
-   * Polls DescribeTable until the table is ACTIVE (short intervals first, then every second).
-   * Rejects with `TimeoutError` after `timeoutMillis`, with `ResourceNotFoundError` if the table vanishes.
+   * Polls DescribeTable until the table is ACTIVE (short intervals first, then every second). A table not
+   * found yet counts as not ready (DescribeTable may lag CreateTable), as in Java KCL's wait.
+   * Rejects with `TimeoutError` after `timeoutMillis`.
    */
   async waitForTableActive(tableName: string, timeoutMillis: number, clock: Clock = systemClock): Promise<TableInfo> {
     const deadline = clock.now() + timeoutMillis;
     let delay = 25;
-    let last: TableInfo | undefined;
     for (;;) {
-      last = await this.describeTable(tableName);
-      if (last === undefined) throw new ResourceNotFoundError(`DynamoDB table "${tableName}" does not exist`);
-      if (last.status === 'ACTIVE') return last;
+      const info = await this.describeTable(tableName);
+      if (info?.status === 'ACTIVE') return info;
       const remaining = deadline - clock.now();
       if (remaining <= 0) {
         throw new TimeoutError(
-          `DynamoDB table "${tableName}" not ACTIVE after ${timeoutMillis} ms (status ${last.status})`,
+          `DynamoDB table "${tableName}" not ACTIVE after ${timeoutMillis} ms (${info === undefined ? 'not found' : `status ${info.status}`})`,
           { retriable: true },
         );
       }
