@@ -166,11 +166,17 @@ describe('PollingFetcher on kinesalite', () => {
     f.start(new AbortController().signal);
     try {
       let sawFull = false;
-      const { records } = await drain(f, expected.length, async () => {
+      let taken = 0;
+      const { records } = await drain(f, expected.length, async (batch) => {
+        taken += batch.records.length;
         sample();
-        await sleep(15); // "processing"
-        sample();
+        // "Processing" is slow: long enough for the fetcher to fill its queue (bounded wait: the machine may be
+        // busy), then a little longer so any overshoot past the bound would show.
+        const deadline = Date.now() + 5_000;
+        while (f.queuedBatches < 2 && expected.length - taken > 2 * 50 && Date.now() < deadline) await sleep(2);
         if (f.queuedBatches === 2) sawFull = true;
+        await sleep(10);
+        sample();
       });
       assertSame(records, expected);
       assert.ok(maxQueued <= 2, `at most 2 batches queued, saw ${maxQueued}`);
