@@ -279,14 +279,6 @@ export class PollingFetcher {
   private accept(result: GetRecordsResult, durationMillis: number): void {
     const raw = result.records;
     const rawBytes = payloadBytes(raw);
-    const last = raw[raw.length - 1];
-    if (last !== undefined) this.lastFetched = last.sequenceNumber;
-    if (this.onFetch !== undefined) {
-      const info: FetchInfo = { durationMillis, records: raw.length, bytes: rawBytes };
-      if (result.millisBehindLatest !== undefined) info.millisBehindLatest = result.millisBehindLatest;
-      this.onFetch(info);
-    }
-
     let records = toClientRecords(raw);
     let byteSize = rawBytes;
     if (this.filter !== undefined && records.length > 0) {
@@ -301,6 +293,19 @@ export class PollingFetcher {
     if (result.millisBehindLatest !== undefined) batch.millisBehindLatest = result.millisBehindLatest;
     if (batch.isAtShardEnd && result.childShards !== undefined) batch.childShards = result.childShards.map(toChildShardInfo);
     this.enqueue(batch);
+    // Only once the records are queued: an expired iterator resumes after them.
+    const last = raw[raw.length - 1];
+    if (last !== undefined) this.lastFetched = last.sequenceNumber;
+
+    if (this.onFetch !== undefined) {
+      const info: FetchInfo = { durationMillis, records: raw.length, bytes: rawBytes };
+      if (result.millisBehindLatest !== undefined) info.millisBehindLatest = result.millisBehindLatest;
+      try {
+        this.onFetch(info);
+      } catch (error) {
+        this.log.error({ err: error }, 'onFetch listener threw; ignored');
+      }
+    }
   }
 
   private enqueue(batch: RecordsBatch): void {

@@ -500,6 +500,18 @@ describe('PollingFetcher', () => {
     assert.deepEqual(h.fetches[0], { durationMillis: 0, records: 10, bytes: 100, millisBehindLatest: 16_000 });
   });
 
+  it('a throwing onFetch listener is logged and loses nothing', async () => {
+    const kinesis = new FakeKinesis(makeRecords(30));
+    const h = harness(kinesis, {
+      onFetch: () => {
+        throw new Error('metrics broke');
+      },
+    });
+    const { records } = await takeRecords(h, 30);
+    assert.deepEqual(sequenceNumbers(records), sequenceNumbers(kinesis.records));
+    assert.ok(h.logs.some((l) => l.level === 'error' && /onFetch/.test(l.msg ?? '')));
+  });
+
   it('delivers one shard-end batch for a SHARD_END checkpoint without calling Kinesis', async () => {
     const kinesis = new FakeKinesis(makeRecords(5));
     const h = harness(kinesis, { checkpoint: ExtendedSequenceNumber.SHARD_END });
