@@ -79,13 +79,13 @@ const ENDPOINT_KEYS = ['kinesis', 'dynamodb', 'cloudwatch'] as const;
 
 type Bag = Record<string, unknown>;
 
-function objectAt(value: unknown, key: string, allowed: readonly string[]): Bag {
+function objectAt(value: unknown, key: string, allowed: readonly string[], ignored?: (k: string) => boolean): Bag {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ConfigError(key, `expected an object, got ${describe(value)}`);
   }
   for (const k of Object.keys(value)) {
-    if (!allowed.includes(k)) {
+    if (!allowed.includes(k) && !ignored?.(k)) {
       throw new ConfigError(key ? `${key}.${k}` : k, `unknown option (known: ${allowed.join(', ')})`);
     }
   }
@@ -183,7 +183,9 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
   sdkClient(o.kinesisClient, 'kinesisClient');
   sdkClient(o.dynamoDbClient, 'dynamoDbClient');
 
-  const creds = objectAt(o.credentials, 'credentials', ['accessKeyId', 'secretAccessKey', 'sessionToken']);
+  // The AWS SDK annotates a credentials object it has used with `$source` (feature tracking): the same
+  // object may well have been given to the application's own SDK clients first.
+  const creds = objectAt(o.credentials, 'credentials', ['accessKeyId', 'secretAccessKey', 'sessionToken'], (k) => k.startsWith('$'));
   let credentials: StaticCredentials | undefined;
   if (o.credentials !== undefined) {
     const accessKeyId = str(creds.accessKeyId, 'credentials.accessKeyId');
