@@ -42,7 +42,7 @@ export const TABLE_OPTIONS: LeaseTableOptions = {
 // -----------------------------------------------------------------------------------------------------------------
 // Helpers
 
-const FIXTURE_PATH = new URL('../../../shared/fixtures/java-kcl-lease-items.json', import.meta.url);
+const FIXTURE_PATH = new URL('../fixtures/java-kcl-lease-items.json', import.meta.url);
 
 interface FixtureCase {
   case: string;
