@@ -11,7 +11,7 @@
  *   resolves with the number of records it received; it owns its Kinesis client (same settings for all). The clock
  *   and CPU meter run around that call. A drain is complete when every shard's known record count has arrived.
  * - One untimed warm-up per contender, then `--rounds` rounds in alternating order (A B, B A, A B...).
- * Add a contender (e.g. the Scheduler) by writing one more `drain…` function and listing it in CONTENDERS.
+ * - dynalite (the Scheduler's lease table) runs in a second child process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +26,7 @@ import { KinesisApi } from '../src/aws/kinesis-api.js';
 import { evenHashKeyRanges, type GetRecordsResult, type KinesisRecord, type StreamRef } from '../src/aws/kinesis-types.js';
 import { ExtendedSequenceNumber } from '../src/checkpoint/extended-sequence-number.js';
 import { PollingFetcher } from '../src/retrieval/polling-fetcher.js';
+import { Scheduler } from '../src/index.js';
 import { systemClock } from '../src/util/clock.js';
 import { silentLogger } from '../src/util/logger.js';
 import { TEST_CREDENTIALS, TEST_REGION, uniqueName } from '../test/support/emulators.js';
@@ -140,9 +141,53 @@ async function drainPollingFetchers(ctx: DrainContext): Promise<number> {
   }
 }
 
+let dynamoEndpoint = '';
+
+/**
+ * (c) The whole library: a `Scheduler` (fresh application and lease table per drain, so it starts from
+ * TRIM_HORIZON) with a processor that touches every payload and checkpoints after each batch — a realistic
+ * consumer, so its DynamoDB writes (lease table, takes, renewals, one checkpoint per batch) are in the figure.
+ */
+async function drainScheduler(ctx: DrainContext): Promise<number> {
+  const total = ctx.shards.reduce((n, s) => n + s.records, 0);
+  let received = 0;
+  let bytes = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const scheduler = new Scheduler({
+    applicationName: uniqueName('drain-app'),
+    streamName: ctx.stream.streamName!,
+    workerId: 'bench',
+    region: TEST_REGION,
+    credentials: TEST_CREDENTIALS,
+    endpoints: { kinesis: ctx.endpoint, dynamodb: dynamoEndpoint },
+    initialPosition: 'TRIM_HORIZON',
+    retrieval: { mode: 'polling', maxRecords: ctx.maxRecords, idleTimeBetweenReadsMillis: 1000 },
+    processorFactory: () => ({
+      initialize() {},
+      async processRecords({ records, checkpointer }) {
+        for (const r of records) bytes += r.data.byteLength;
+        received += records.length;
+        await checkpointer.checkpoint();
+        if (received >= total) resolveDone();
+      },
+      leaseLost() {},
+      async shardEnded({ checkpointer }) {
+        await checkpointer.checkpoint();
+      },
+    }),
+  });
+  await scheduler.start();
+  await done;
+  await scheduler.shutdown();
+  if (bytes === 0 && received > 0) throw new Error('no payload bytes');
+  return received;
+}
+
 const CONTENDERS: Contender[] = [
   { name: 'bare SDK GetRecords loop', drain: drainBareSdk },
   { name: 'PollingFetcher ×shards', drain: drainPollingFetchers },
+  { name: 'Scheduler (1 worker, checkpoint per batch)', drain: drainScheduler },
 ];
 
 interface Measurement {
@@ -216,8 +261,17 @@ process.stdin.on('end', () => process.exit(0)); // dies with its parent
 process.stdin.resume();
 `;
 
-async function startKinesaliteChild(): Promise<{ endpoint: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['-e', KINESALITE_CHILD], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+// dynalite for the Scheduler's lease table, also out of process so its CPU is not the consumer's.
+const DYNALITE_CHILD = `
+const dynalite = require('dynalite');
+const server = dynalite({ createTableMs: 5, deleteTableMs: 5, updateTableMs: 5 });
+server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+`;
+
+async function startKinesaliteChild(script = KINESALITE_CHILD): Promise<{ endpoint: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['-e', script], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   process.on('exit', () => child.kill('SIGKILL'));
   const port = await new Promise<number>((resolvePort, reject) => {
     let out = '';
@@ -292,6 +346,8 @@ async function main(): Promise<void> {
     `drain: ${RECORDS} records × ${RECORD_BYTES} B, ${SHARDS} shards, GetRecords Limit ${MAX_RECORDS}, kinesalite in a child process`,
   );
   const { endpoint, child } = await startKinesaliteChild();
+  const dynamo = await startKinesaliteChild(DYNALITE_CHILD);
+  dynamoEndpoint = dynamo.endpoint;
   try {
     const ctx = await fill(endpoint);
     console.log(`records per shard: ${ctx.shards.map((s) => s.records).join(', ')}`);
@@ -332,6 +388,7 @@ async function main(): Promise<void> {
     console.log(`PollingFetcher alone (fake Kinesis, no SDK, no I/O): ${overhead.toFixed(3)} CPU-s per 1M records`);
   } finally {
     await stopChild(child);
+    await stopChild(dynamo.child);
   }
 }
 
