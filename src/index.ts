@@ -27,6 +27,8 @@ export type {
   ChildShardInfo,
 } from './processor/types.js';
 export { ExtendedSequenceNumber } from './checkpoint/extended-sequence-number.js';
+export { RecordAggregator } from './retrieval/kpl/aggregator.js';
+export type { UserRecord, AggregatedRecord, RecordAggregatorOptions } from './retrieval/kpl/aggregator.js';
 export {
   KclError,
   ConfigError,

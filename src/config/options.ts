@@ -30,6 +30,14 @@ export interface PollingRetrievalOptions {
    * @defaultValue 8388608 (8 MiB)
    */
   maxPrefetchBytes?: number;
+  /**
+   * Drop the sub-records of KPL aggregates whose hash key (explicit hash key, else MD5 of the partition key) lies
+   * outside the shard's hash-key range, one by one; the other sub-records of the same aggregate are still
+   * delivered. Such sub-records come from aggregates packed across shards or read after a reshard. By default
+   * they are delivered: Java KCL drops the whole aggregate instead, which loses the in-range records too.
+   * @defaultValue false
+   */
+  filterOffRangeSubRecords?: boolean;
 }
 
 /** Enhanced fan-out (SubscribeToShard). */

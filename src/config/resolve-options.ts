@@ -18,6 +18,7 @@ export interface ResolvedPolling {
   idleTimeBetweenReadsMillis: number;
   maxPrefetchBatches: number;
   maxPrefetchBytes: number;
+  filterOffRangeSubRecords: boolean;
 }
 export interface ResolvedFanOut {
   mode: 'fanout';
@@ -73,7 +74,7 @@ const LEASE_KEYS = [
   'maxLeasesToStealAtOneTime', 'billingMode', 'readCapacity', 'writeCapacity', 'consistentReads',
   'tableActiveTimeoutMillis',
 ] as const;
-const POLLING_KEYS = ['mode', 'maxRecords', 'idleTimeBetweenReadsMillis', 'maxPrefetchBatches', 'maxPrefetchBytes'] as const;
+const POLLING_KEYS = ['mode', 'maxRecords', 'idleTimeBetweenReadsMillis', 'maxPrefetchBatches', 'maxPrefetchBytes', 'filterOffRangeSubRecords'] as const;
 const FANOUT_KEYS = ['mode', 'consumerName', 'consumerArn'] as const;
 const ENDPOINT_KEYS = ['kinesis', 'dynamodb', 'cloudwatch'] as const;
 
@@ -259,6 +260,7 @@ function resolveRetrieval(value: unknown, applicationName: string): ResolvedPoll
     idleTimeBetweenReadsMillis: int(r.idleTimeBetweenReadsMillis, 'retrieval.idleTimeBetweenReadsMillis', 1500, 0),
     maxPrefetchBatches: int(r.maxPrefetchBatches, 'retrieval.maxPrefetchBatches', 3, 1, 1000),
     maxPrefetchBytes: int(r.maxPrefetchBytes, 'retrieval.maxPrefetchBytes', 8 * 1024 * 1024, 1024),
+    filterOffRangeSubRecords: bool(r.filterOffRangeSubRecords, 'retrieval.filterOffRangeSubRecords', false),
   };
 }
 

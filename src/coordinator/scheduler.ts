@@ -160,7 +160,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         writeCheckpoint: async (update) => {
           await coordinator.renewer.updateCheckpoint(lease.leaseKey, token, update);
         },
-        createSource: (checkpoint) => this.createSource(shardId, checkpoint, logger),
+        createSource: (checkpoint) => this.createSource(lease, checkpoint, logger),
         onShardEnd: (children) => this.onShardEnd(lease.leaseKey, store, children),
         onProcessingError: (error, info) => this.emit('processingError', { shardId, ...info, error }),
       },
@@ -177,7 +177,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.consumers.set(lease.leaseKey, entry);
   }
 
-  private createSource(shardId: string, checkpoint: ExtendedSequenceNumber, logger: ResolvedOptions['logger']): PollingFetcher {
+  private createSource(lease: Lease, checkpoint: ExtendedSequenceNumber, logger: ResolvedOptions['logger']): PollingFetcher {
     const o = this.options;
     if (o.retrieval.mode !== 'polling') {
       throw new InvalidStateError('retrieval mode "fanout" is not available yet in this version; use { mode: "polling" }');
@@ -186,13 +186,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return new PollingFetcher({
       kinesis: this.kinesis!,
       stream: this.stream,
-      shardId,
+      shardId: shardIdOf(lease),
       checkpoint,
       ...(typeof initial === 'object' ? { initialTimestamp: initial.timestamp } : {}),
       maxRecords: o.retrieval.maxRecords,
       idleTimeBetweenReadsMillis: o.retrieval.idleTimeBetweenReadsMillis,
       maxPrefetchBatches: o.retrieval.maxPrefetchBatches,
       maxPrefetchBytes: o.retrieval.maxPrefetchBytes,
+      hashKeyRange: lease.hashKeyRange,
+      filterOffRangeSubRecords: o.retrieval.filterOffRangeSubRecords,
       clock: o.clock,
       logger,
     });

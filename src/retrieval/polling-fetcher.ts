@@ -1,5 +1,5 @@
 import type { KinesisApi } from '../aws/kinesis-api.js';
-import type { GetRecordsResult, IteratorPosition, StreamRef } from '../aws/kinesis-types.js';
+import type { GetRecordsResult, HashKeyRange, IteratorPosition, KinesisRecord, StreamRef } from '../aws/kinesis-types.js';
 import type { ExtendedSequenceNumber } from '../checkpoint/extended-sequence-number.js';
 import { ExpiredIteratorError, IllegalArgumentError, InvalidStateError, ResourceNotFoundError } from '../errors.js';
 import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
@@ -8,6 +8,7 @@ import type { Logger } from '../util/logger.js';
 import { isRetriable } from '../util/retry.js';
 import { payloadBytes, toChildShardInfo, toClientRecords, type RecordsBatch } from './records-batch.js';
 import { filterAfterCheckpoint, startingPosition, type StartingPosition } from './starting-position.js';
+import type { DeaggregationOptions } from './kpl/deaggregate.js';
 
 /** The two Kinesis calls polling needs; `KinesisApi` fits, and so does a small fake in tests. */
 export type PollingKinesisApi = Pick<KinesisApi, 'getShardIterator' | 'getRecords'>;
@@ -18,6 +19,10 @@ export interface FetchInfo {
   records: number;
   bytes: number;
   millisBehindLatest?: number;
+  /** KPL aggregates in the batch that could not be decoded (each delivered as one plain record); absent when 0. */
+  malformedAggregates?: number;
+  /** KPL sub-records dropped as outside the shard's hash range (`filterOffRangeSubRecords`); absent when 0. */
+  offRangeSubRecordsDropped?: number;
 }
 
 export interface PollingFetcherOptions {
@@ -41,6 +46,10 @@ export interface PollingFetcherOptions {
   /** For the backoff jitter (tests). */
   random?: () => number;
   onFetch?: (info: FetchInfo) => void;
+  /** The shard's hash-key range (from its lease); used by `filterOffRangeSubRecords`. */
+  hashKeyRange?: HashKeyRange | undefined;
+  /** Drop KPL sub-records whose hash key is outside `hashKeyRange` (one by one, never the whole aggregate). */
+  filterOffRangeSubRecords?: boolean | undefined;
 }
 
 /** Backoff after failed calls: full jitter, 100 ms doubling up to 10 s. */
@@ -78,6 +87,10 @@ export class PollingFetcher {
   private readonly random: (() => number) | undefined;
   private readonly onFetch: ((info: FetchInfo) => void) | undefined;
   private readonly start0: StartingPosition;
+  private readonly deaggregation: DeaggregationOptions;
+  /** Per GetRecords result, for `FetchInfo`. */
+  private malformedAggregates = 0;
+  private offRangeDropped = 0;
 
   private readonly queue: RecordsBatch[] = [];
   private bytes = 0;
@@ -120,6 +133,21 @@ export class PollingFetcher {
     this.onFetch = options.onFetch;
     this.start0 = startingPosition(options.checkpoint, options.initialTimestamp);
     this.filter = this.start0.filterAtOrBelow;
+    if (options.filterOffRangeSubRecords === true && options.hashKeyRange === undefined) {
+      this.log.warn({}, 'filterOffRangeSubRecords is on but the lease has no hash-key range: KPL sub-records are not filtered');
+    }
+    this.deaggregation = {
+      hashKeyRange: options.hashKeyRange,
+      filterOffRangeSubRecords: options.filterOffRangeSubRecords,
+      onMalformed: (record: KinesisRecord, reason: string) => {
+        this.malformedAggregates++;
+        this.log.warn({ sequenceNumber: record.sequenceNumber, reason }, 'undecodable KPL aggregate: delivered as one plain record');
+      },
+      onFiltered: (record: KinesisRecord, dropped: number) => {
+        this.offRangeDropped += dropped;
+        this.log.debug({ sequenceNumber: record.sequenceNumber, dropped }, 'dropped KPL sub-records outside the shard hash range');
+      },
+    };
   }
 
   /** Batches fetched and not yet taken by `next()`. */
@@ -279,7 +307,9 @@ export class PollingFetcher {
   private accept(result: GetRecordsResult, durationMillis: number): void {
     const raw = result.records;
     const rawBytes = payloadBytes(raw);
-    let records = toClientRecords(raw);
+    this.malformedAggregates = 0;
+    this.offRangeDropped = 0;
+    let records = toClientRecords(raw, this.deaggregation);
     let byteSize = rawBytes;
     if (this.filter !== undefined && records.length > 0) {
       const filtered = filterAfterCheckpoint(records, this.filter);
@@ -300,6 +330,8 @@ export class PollingFetcher {
     if (this.onFetch !== undefined) {
       const info: FetchInfo = { durationMillis, records: raw.length, bytes: rawBytes };
       if (result.millisBehindLatest !== undefined) info.millisBehindLatest = result.millisBehindLatest;
+      if (this.malformedAggregates > 0) info.malformedAggregates = this.malformedAggregates;
+      if (this.offRangeDropped > 0) info.offRangeSubRecordsDropped = this.offRangeDropped;
       try {
         this.onFetch(info);
       } catch (error) {

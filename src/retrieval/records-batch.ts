@@ -1,5 +1,6 @@
 import type { ChildShard, KinesisRecord } from '../aws/kinesis-types.js';
 import type { ChildShardInfo, KinesisClientRecord } from '../processor/types.js';
+import { deaggregateRecords, plainClientRecord, type DeaggregationOptions } from './kpl/deaggregate.js';
 
 /** One delivery from a fetcher to the shard consumer: what a single `processRecords` call will see. */
 export interface RecordsBatch {
@@ -16,29 +17,17 @@ export interface RecordsBatch {
 }
 
 /** A plain Kinesis record as a processor sees it: same bytes (no copy), sub-sequence number 0, not aggregated. */
-export function toClientRecord(r: KinesisRecord): KinesisClientRecord {
-  const record: KinesisClientRecord = {
-    sequenceNumber: r.sequenceNumber,
-    subSequenceNumber: 0,
-    partitionKey: r.partitionKey,
-    data: r.data,
-    approximateArrivalTimestamp: r.approximateArrivalTimestamp,
-    aggregated: false,
-  };
-  if (r.explicitHashKey !== undefined) record.explicitHashKey = r.explicitHashKey;
-  return record;
-}
+export const toClientRecord: (r: KinesisRecord) => KinesisClientRecord = plainClientRecord;
 
 /**
- * Kinesis records → user records, in order. **This is the single place where KPL deaggregation plugs in**:
- * an aggregated record will expand into one `KinesisClientRecord` per sub-record (same `sequenceNumber`,
- * `subSequenceNumber` 0…n−1, `aggregated: true`); today every record maps to exactly one user record.
- * Everything downstream (checkpoint filtering, byte accounting) already works on the user records.
+ * Kinesis records → user records, in order. **This is the single place where KPL deaggregation plugs in**: an
+ * aggregated record expands into one `KinesisClientRecord` per sub-record (same `sequenceNumber`,
+ * `subSequenceNumber` 0…n−1, `aggregated: true`), optionally without the sub-records outside the shard's hash
+ * range; every other record, and an aggregate that cannot be decoded (reported through `options.onMalformed`),
+ * maps to one user record. Everything downstream (checkpoint filtering, byte accounting) works on the user records.
  */
-export function toClientRecords(records: readonly KinesisRecord[]): KinesisClientRecord[] {
-  const out = new Array<KinesisClientRecord>(records.length);
-  for (let i = 0; i < records.length; i++) out[i] = toClientRecord(records[i]!);
-  return out;
+export function toClientRecords(records: readonly KinesisRecord[], options?: DeaggregationOptions): KinesisClientRecord[] {
+  return deaggregateRecords(records, options);
 }
 
 /** Sum of the payload sizes, as counted against `maxPrefetchBytes`. */

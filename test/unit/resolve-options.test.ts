@@ -26,7 +26,7 @@ describe('resolveOptions', () => {
     assert.equal(r.leases.maxLeasesForWorker, Infinity);
     assert.equal(r.leases.maxLeasesToStealAtOneTime, 1);
     assert.equal(r.initialPosition, 'LATEST');
-    assert.deepEqual(r.retrieval, { mode: 'polling', maxRecords: 10_000, idleTimeBetweenReadsMillis: 1500, maxPrefetchBatches: 3, maxPrefetchBytes: 8 * 1024 * 1024 });
+    assert.deepEqual(r.retrieval, { mode: 'polling', maxRecords: 10_000, idleTimeBetweenReadsMillis: 1500, maxPrefetchBatches: 3, maxPrefetchBytes: 8 * 1024 * 1024, filterOffRangeSubRecords: false });
     assert.equal(r.shardSyncIntervalMillis, 60_000);
     assert.equal(r.onProcessingError, 'retry');
     assert.match(r.workerId, /.+:[0-9a-f]{8}$/);
@@ -65,6 +65,7 @@ describe('resolveOptions', () => {
     failsOn({ ...base, leases: { billingMode: 'FREE' } }, 'leases.billingMode');
     failsOn({ ...base, retrieval: { mode: 'push' } }, 'retrieval.mode');
     failsOn({ ...base, retrieval: { mode: 'polling', maxRecords: 10_001 } }, 'retrieval.maxRecords');
+    failsOn({ ...base, retrieval: { mode: 'polling', filterOffRangeSubRecords: 'yes' } }, 'retrieval.filterOffRangeSubRecords');
     failsOn({ ...base, retrieval: { mode: 'fanout', maxRecords: 5 } }, 'retrieval.maxRecords');
     failsOn({ ...base, initialPosition: 'EARLIEST' }, 'initialPosition');
     failsOn({ ...base, initialPosition: { timestamp: 'yesterday' } }, 'initialPosition.timestamp');

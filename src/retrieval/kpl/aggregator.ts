@@ -248,7 +248,7 @@ export class RecordAggregator {
     const protoEnd = KPL_MAGIC_LENGTH + protoBytes;
     if (pos !== protoEnd) throw new Error(`bug: encoded ${pos - KPL_MAGIC_LENGTH} protobuf bytes, computed ${protoBytes}`);
     createHash('md5').update(buf.subarray(KPL_MAGIC_LENGTH, protoEnd)).digest().copy(buf, protoEnd);
-    return buf;
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength); // a plain Uint8Array, as the SDK hands out
   }
 }
 
