@@ -112,6 +112,17 @@ export interface LeaseOptions {
    */
   consistentReads?: boolean;
   /**
+   * Delete a finished parent's lease once all its children have started (Java KCL's
+   * `cleanupLeasesUponShardCompletion`).
+   * @defaultValue true
+   */
+  cleanupLeasesUponShardCompletion?: boolean;
+  /**
+   * How often a worker checks the finished leases it holds for deletion.
+   * @defaultValue 60000
+   */
+  cleanupIntervalMillis?: number;
+  /**
    * How long to wait for a new lease table to become ACTIVE.
    * @defaultValue 120000
    */

@@ -38,6 +38,8 @@ export interface ResolvedLeases {
   writeCapacity: number;
   consistentReads: boolean;
   tableActiveTimeoutMillis: number;
+  cleanupLeasesUponShardCompletion: boolean;
+  cleanupIntervalMillis: number;
 }
 
 /** Options with every default filled in; frozen. */
@@ -72,7 +74,7 @@ const TOP_KEYS = [
 const LEASE_KEYS = [
   'tableName', 'failoverTimeMillis', 'epsilonMillis', 'takerIntervalMillis', 'maxLeasesForWorker',
   'maxLeasesToStealAtOneTime', 'billingMode', 'readCapacity', 'writeCapacity', 'consistentReads',
-  'tableActiveTimeoutMillis',
+  'tableActiveTimeoutMillis', 'cleanupLeasesUponShardCompletion', 'cleanupIntervalMillis',
 ] as const;
 const POLLING_KEYS = ['mode', 'maxRecords', 'idleTimeBetweenReadsMillis', 'maxPrefetchBatches', 'maxPrefetchBytes', 'filterOffRangeSubRecords'] as const;
 const FANOUT_KEYS = ['mode', 'consumerName', 'consumerArn'] as const;
@@ -285,5 +287,7 @@ function resolveLeases(value: unknown, applicationName: string): ResolvedLeases 
     writeCapacity: int(l.writeCapacity, 'leases.writeCapacity', 10, 1),
     consistentReads: bool(l.consistentReads, 'leases.consistentReads', false),
     tableActiveTimeoutMillis: int(l.tableActiveTimeoutMillis, 'leases.tableActiveTimeoutMillis', 120_000, 1000),
+    cleanupLeasesUponShardCompletion: bool(l.cleanupLeasesUponShardCompletion, 'leases.cleanupLeasesUponShardCompletion', true),
+    cleanupIntervalMillis: int(l.cleanupIntervalMillis, 'leases.cleanupIntervalMillis', 60_000, 100),
   };
 }

@@ -14,6 +14,8 @@ import type { LeaseStore } from '../leases/lease-store.js';
 import { ShardConsumer } from '../lifecycle/shard-consumer.js';
 import type { ChildShardInfo } from '../processor/types.js';
 import { PollingFetcher } from '../retrieval/polling-fetcher.js';
+import { LeaseCleaner } from '../shards/lease-cleaner.js';
+import { ShardEndHandler } from '../shards/shard-end.js';
 import { ShardSyncer } from '../shards/shard-syncer.js';
 import { PeriodicTask } from '../util/periodic-task.js';
 import { retry } from '../util/retry.js';
@@ -37,6 +39,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private store: LeaseStore | undefined;
   private coordinator: LeaseCoordinator | undefined;
   private shardSyncTask: PeriodicTask | undefined;
+  private cleanupTask: PeriodicTask | undefined;
+  private shardEndHandler: ShardEndHandler | undefined;
   private readonly consumers = new Map<string, RunningConsumer>();
   private stream: StreamRef = {};
   private streamName = '';
@@ -96,18 +100,22 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     );
 
     const initial = o.initialPosition;
-    const syncer = new ShardSyncer(
-      this.kinesis,
-      store,
-      this.stream,
-      initial === 'LATEST' || initial === 'TRIM_HORIZON' ? initial : 'AT_TIMESTAMP',
-      typeof initial === 'object' ? initial.timestamp : undefined,
-      log,
-    );
+    const syncer = new ShardSyncer(this.kinesis, store, this.stream, {
+      initial: initial === 'LATEST' || initial === 'TRIM_HORIZON' ? initial : 'AT_TIMESTAMP',
+      initialTimestamp: typeof initial === 'object' ? initial.timestamp : undefined,
+      clock: o.clock,
+      logger: log,
+      onPersistentHole: (gaps) => this.taskError('shard-sync', new InvalidStateError(`leases leave ${gaps.length} hash-key range(s) uncovered`)),
+    });
     await this.withRetry(() => syncer.sync());
     this.shardSyncTask = new PeriodicTask('shard-sync', o.shardSyncIntervalMillis, async () => {
       await syncer.sync();
     }, o.clock, (task, error) => this.taskError(task, error));
+    this.shardEndHandler = new ShardEndHandler(this.kinesis, store, this.stream, log);
+    const cleaner = new LeaseCleaner(this.kinesis, store, this.stream, log);
+    this.cleanupTask = new PeriodicTask('lease-cleanup', o.leases.cleanupIntervalMillis, () => this.cleanUpFinishedLeases(cleaner), o.clock, (task, error) =>
+      this.taskError(task, error),
+    );
 
     const coordinator = new LeaseCoordinator(store, {
       workerId: o.workerId,
@@ -133,6 +141,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     await coordinator.runTaker().catch((error: unknown) => this.taskError('take-leases', error));
     coordinator.start();
     this.shardSyncTask.start(false);
+    if (o.leases.cleanupLeasesUponShardCompletion) this.cleanupTask.start(false);
     log.info({ workerId: o.workerId, table: o.leases.tableName, stream: this.streamName }, 'worker started');
     this.emit('initialized', { workerId: o.workerId });
   }
@@ -144,7 +153,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const shardId = shardIdOf(lease);
     const logger = o.logger.child({ shardId });
     const coordinator = this.coordinator!;
-    const store = this.store!;
     const consumer = new ShardConsumer({
       shardId,
       streamName: this.streamName,
@@ -161,7 +169,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           await coordinator.renewer.updateCheckpoint(lease.leaseKey, token, update);
         },
         createSource: (checkpoint) => this.createSource(lease, checkpoint, logger),
-        onShardEnd: (children) => this.onShardEnd(lease.leaseKey, store, children),
+        onShardEnd: (children) => this.onShardEnd(lease.leaseKey, children),
         onProcessingError: (error, info) => this.emit('processingError', { shardId, ...info, error }),
       },
     });
@@ -209,11 +217,21 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return true;
   }
 
-  /** Records the children on the finished parent; child leases are created by shard sync. */
-  private async onShardEnd(leaseKey: string, store: LeaseStore, children: ChildShardInfo[] | undefined): Promise<void> {
-    const childShardIds = (children ?? []).map((c) => c.shardId);
-    if (childShardIds.length > 0) await this.withRetry(() => store.updateMetaInfo(leaseKey, { childShardIds }));
-    this.emit('shardEnded', { leaseKey, shardId: shardIdOf({ leaseKey }), childShardIds });
+  /** Child leases and `childShardIds` on the parent, before the processor's `shardEnded`. */
+  private async onShardEnd(leaseKey: string, children: ChildShardInfo[] | undefined): Promise<void> {
+    const shardId = shardIdOf({ leaseKey });
+    const childShardIds = await this.shardEndHandler!.prepare(leaseKey, shardId, children);
+    this.emit('shardEnded', { leaseKey, shardId, childShardIds });
+  }
+
+  /** Deletes the finished leases this worker holds once their children have started (Java's cleanup manager). */
+  private async cleanUpFinishedLeases(cleaner: LeaseCleaner): Promise<void> {
+    const renewer = this.coordinator!.renewer;
+    for (const key of renewer.heldKeys()) {
+      const held = renewer.get(key);
+      if (held === undefined || held.lease.checkpoint.sequenceNumber !== 'SHARD_END' || this.consumers.has(key)) continue;
+      await cleaner.cleanUp(held.lease, () => renewer.forget(key));
+    }
   }
 
   private taskError(task: string, error: unknown): void {
@@ -233,6 +251,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (!this.started || this.stopped) return true;
     await this.coordinator?.stopTaking();
     await this.shardSyncTask?.stop();
+    await this.cleanupTask?.stop();
     const running = [...this.consumers.values()];
     for (const r of running) r.consumer.requestShutdown();
     let timer: NodeJS.Timeout | undefined;
@@ -257,6 +276,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.stopped = true;
     await this.coordinator?.stopTaking();
     await this.shardSyncTask?.stop();
+    await this.cleanupTask?.stop();
     for (const r of this.consumers.values()) r.consumer.leaseLost();
     await Promise.all([...this.consumers.values()].map((r) => r.done));
     await this.coordinator?.stop();

@@ -177,6 +177,11 @@ export class LeaseRenewer {
     });
   }
 
+  /** Stops holding a lease without writing and without a loss event (its item is about to be deleted). */
+  forget(leaseKey: string): void {
+    this.held.delete(leaseKey);
+  }
+
   /** Forgets every lease without writing (used when stopping hard). */
   dropAll(): void {
     for (const [key, h] of [...this.held]) this.lose(key, h, 'released');

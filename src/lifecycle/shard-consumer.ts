@@ -198,12 +198,30 @@ export class ShardConsumer {
         this.recordsDelivered += batch.records.length;
       }
       if (batch.isAtShardEnd) {
-        await this.o.hooks.onShardEnd(batch.childShards);
+        if (!(await this.prepareShardEnd(batch.childShards))) return;
         checkpointer.markShardEnd();
         this.setReason('SHARD_END');
         return;
       }
     }
+  }
+
+  /**
+   * Child leases must exist before SHARD_END is written, or children could be lost. Retried with backoff until it
+   * works (e.g. a merge child waiting for its other parent's lease) or the consumer stops; each failure is logged.
+   */
+  private async prepareShardEnd(childShards: ChildShardInfo[] | undefined): Promise<boolean> {
+    for (let attempt = 0; !this.stopping(); attempt++) {
+      try {
+        await this.o.hooks.onShardEnd(childShards);
+        return true;
+      } catch (error) {
+        const delay = backoffDelay(attempt, { baseMillis: this.o.retryBaseMillis ?? 200, maxMillis: this.o.retryMaxMillis ?? 30_000 });
+        this.o.logger.warn({ err: error, attempt, delay }, 'shard-end bookkeeping failed (child leases); retrying');
+        await this.pause(delay);
+      }
+    }
+    return false;
   }
 
   private async shutdown(reason: ShutdownReason): Promise<void> {

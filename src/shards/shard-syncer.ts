@@ -1,50 +1,131 @@
 import type { KinesisApi } from '../aws/kinesis-api.js';
 import type { ShardFilter, StreamRef, Shard } from '../aws/kinesis-types.js';
+import { DependencyError } from '../errors.js';
+import { shardIdOf } from '../leases/lease.js';
 import type { LeaseStore } from '../leases/lease-store.js';
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { leasesToCreate, type StartSentinel } from './lease-creation.js';
+import { leasesForEmptyTable, leasesForNonEmptyTable, type StartSentinel } from './lease-creation.js';
+import { hashRangeGaps, type CoverageGap } from './shard-graph.js';
 
 export interface ShardSyncResult {
   shards: number;
   created: string[];
+  /** Finished leases whose shard is gone from the stream (past retention), deleted. */
+  deleted: string[];
+  /** Hash-key ranges no unfinished lease covers after this sync (normally none). */
+  gaps: CoverageGap[];
+}
+
+export interface ShardSyncerOptions {
+  initial: StartSentinel;
+  initialTimestamp?: Date | undefined;
+  clock: Clock;
+  logger: Logger;
+  /** Listing attempts on an empty table until the shards cover the key space. @defaultValue 3 */
+  coverageAttempts?: number;
+  /** Audits in a row that must see the same hole before it is reported. @defaultValue 3 */
+  holeConfidence?: number;
+  onPersistentHole?: (gaps: CoverageGap[]) => void;
 }
 
 /**
- * Shard sync: lists the stream's shards and creates the missing leases with conditional puts, so
- * several workers may sync at once without a leader (a lost race is simply "already there").
+ * Shard sync: lists the stream's shards and creates the missing leases with conditional puts, so several workers
+ * may sync at once without a leader (a lost race is simply "already there"). Also removes finished leases of
+ * shards that no longer exist and audits that unfinished leases cover the whole hash-key space.
  */
 export class ShardSyncer {
+  private lastHole = '';
+  private holeCount = 0;
+
   constructor(
     private readonly kinesis: Pick<KinesisApi, 'listShards'>,
     private readonly store: LeaseStore,
     private readonly stream: StreamRef,
-    private readonly initial: StartSentinel,
-    private readonly initialTimestamp: Date | undefined,
-    private readonly logger: Logger,
+    private readonly options: ShardSyncerOptions,
   ) {}
 
   async sync(): Promise<ShardSyncResult> {
     const { leases } = await this.store.listLeases();
-    const existing = new Set(leases.map((l) => l.leaseKey));
-    const shards = await this.listShards(existing.size === 0);
-    const toCreate = leasesToCreate(shards, existing, this.initial);
+    const leased = new Set(leases.map((l) => shardIdOf(l)));
+    const { initial } = this.options;
+    let shards: Shard[];
+    let toCreate;
+    if (leases.length === 0) {
+      ({ shards, toCreate } = await this.listCoveringShards());
+    } else {
+      shards = await this.kinesis.listShards(this.stream);
+      toCreate = leasesForNonEmptyTable(shards, leased, initial);
+    }
+    // Oldest first, as Java KCL does, so a concurrent reader of the table sees parents before children.
     const created: string[] = [];
-    await Promise.all(
-      toCreate.map(async (lease) => {
-        if (await this.store.createLeaseIfNotExists(lease)) created.push(lease.leaseKey);
-      }),
-    );
-    if (created.length > 0) this.logger.info({ created: created.length, shards: shards.length }, 'created leases for shards');
-    return { shards: shards.length, created };
+    for (const lease of toCreate) {
+      if (await this.store.createLeaseIfNotExists(lease)) created.push(lease.leaseKey);
+    }
+    if (created.length > 0) this.options.logger.info({ created, shards: shards.length }, 'created leases for shards');
+
+    const deleted: string[] = [];
+    const listed = new Set(shards.map((s) => s.shardId));
+    if (leases.length > 0 && shards.length > 0) {
+      for (const lease of leases) {
+        if (lease.checkpoint.sequenceNumber === 'SHARD_END' && !listed.has(shardIdOf(lease))) {
+          await this.store.deleteLease(lease.leaseKey);
+          deleted.push(lease.leaseKey);
+        }
+      }
+      if (deleted.length > 0) this.options.logger.info({ deleted }, 'deleted finished leases of shards past retention');
+    }
+    const gaps = await this.audit(shards);
+    return { shards: shards.length, created, deleted, gaps };
   }
 
-  /** On an empty table the service's ShardFilter narrows the listing; emulators that ignore it are fine too. */
-  private listShards(emptyTable: boolean): Promise<Shard[]> {
-    if (!emptyTable) return this.kinesis.listShards(this.stream);
-    let shardFilter: ShardFilter;
-    if (this.initial === 'LATEST') shardFilter = { type: 'AT_LATEST' };
-    else if (this.initial === 'AT_TIMESTAMP' && this.initialTimestamp) shardFilter = { type: 'AT_TIMESTAMP', timestamp: this.initialTimestamp };
-    else shardFilter = { type: 'AT_TRIM_HORIZON' };
-    return this.kinesis.listShards(this.stream, { shardFilter });
+  /** An empty table starts from the shards of the initial position, which must cover the key space. */
+  private async listCoveringShards(): Promise<{ shards: Shard[]; toCreate: ReturnType<typeof leasesForEmptyTable> }> {
+    const attempts = this.options.coverageAttempts ?? 3;
+    for (let attempt = 1; ; attempt++) {
+      const shards = await this.kinesis.listShards(this.stream, { shardFilter: this.shardFilter() });
+      const toCreate = leasesForEmptyTable(shards, this.options.initial);
+      const gaps = hashRangeGaps(toCreate.map((l) => l.hashKeyRange!));
+      if (gaps.length === 0) return { shards, toCreate };
+      if (attempt >= attempts) {
+        throw new DependencyError(
+          `ListShards returned shards that do not cover the hash-key space (first gap ${gaps[0]!.from}…${gaps[0]!.to}); will retry`,
+          { retriable: true },
+        );
+      }
+      await this.options.clock.sleep(1000);
+    }
+  }
+
+  private shardFilter(): ShardFilter {
+    const { initial, initialTimestamp } = this.options;
+    if (initial === 'LATEST') return { type: 'AT_LATEST' };
+    if (initial === 'AT_TIMESTAMP' && initialTimestamp) return { type: 'AT_TIMESTAMP', timestamp: initialTimestamp };
+    return { type: 'AT_TRIM_HORIZON' };
+  }
+
+  /**
+   * Unfinished leases (plus the open shards a finished parent's children will cover) must span the key space.
+   * A hole seen `holeConfidence` times in a row is reported; the sync that runs every interval repairs what
+   * the lease-creation rules can repair.
+   */
+  private async audit(shards: Shard[]): Promise<CoverageGap[]> {
+    const { leases } = await this.store.listLeases();
+    if (leases.length === 0 || shards.length === 0) return [];
+    const rangeOf = new Map(shards.map((s) => [s.shardId, s.hashKeyRange]));
+    const ranges = leases
+      .filter((l) => l.checkpoint.sequenceNumber !== 'SHARD_END')
+      .map((l) => l.hashKeyRange ?? rangeOf.get(shardIdOf(l)))
+      .filter((r): r is NonNullable<typeof r> => r !== undefined);
+    const gaps = hashRangeGaps(ranges);
+    const key = gaps.map((g) => `${g.from}-${g.to}`).join(',');
+    if (gaps.length > 0 && key === this.lastHole) this.holeCount++;
+    else this.holeCount = gaps.length > 0 ? 1 : 0;
+    this.lastHole = key;
+    if (this.holeCount >= (this.options.holeConfidence ?? 3)) {
+      this.options.logger.warn({ gaps: gaps.map((g) => `${g.from}…${g.to}`) }, 'leases leave part of the hash-key space uncovered');
+      this.options.onPersistentHole?.(gaps);
+    }
+    return gaps;
   }
 }
