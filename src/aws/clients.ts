@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { KinesisClient, type KinesisClientConfig } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -18,7 +18,12 @@ export interface ClientSettings {
   credentials?: StaticCredentials | undefined;
   /** Max sockets per client; one worker may poll 100+ shards at once. */
   maxSockets?: number | undefined;
+  /** Request handler to use instead of the default (e.g. `createFanOutHttp2Handler()` for subscriptions). */
+  requestHandler?: KinesisRequestHandler | undefined;
 }
+
+/** A request handler the Kinesis client accepts (`NodeHttpHandler`, `NodeHttp2Handler`, ...). */
+export type KinesisRequestHandler = NonNullable<KinesisClientConfig['requestHandler']>;
 
 /**
  * The SDK's HTTP/1.1 handler with keep-alive. The Kinesis client's default HTTP/2 handler opens and
@@ -46,7 +51,25 @@ function common(settings: ClientSettings): Record<string, unknown> {
 export function createKinesisClient(settings: ClientSettings): KinesisClient {
   return new KinesisClient({
     ...common(settings),
-    ...(settings.endpoint ? { requestHandler: http1Handler(settings.maxSockets) } : {}),
+    ...(settings.requestHandler
+      ? { requestHandler: settings.requestHandler }
+      : settings.endpoint
+        ? { requestHandler: http1Handler(settings.maxSockets) }
+        : {}),
+  });
+}
+
+/**
+ * A Kinesis client with `base`'s region, credentials and endpoint but another request handler: the subscription
+ * client of enhanced fan-out when the application injected its own client.
+ */
+export function deriveKinesisClient(base: KinesisClient, requestHandler: KinesisRequestHandler): KinesisClient {
+  return new KinesisClient({
+    region: base.config.region,
+    credentials: base.config.credentials,
+    ...(base.config.endpoint ? { endpoint: base.config.endpoint } : {}),
+    maxAttempts: 2,
+    requestHandler,
   });
 }
 

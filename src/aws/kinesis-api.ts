@@ -117,7 +117,7 @@ export function toShard(s: SdkShard): Shard {
   return shard;
 }
 
-function toChildShard(c: SdkChildShard): ChildShard {
+export function toChildShard(c: SdkChildShard): ChildShard {
   return {
     shardId: c.ShardId ?? '',
     parentShards: c.ParentShards ?? [],
@@ -130,7 +130,7 @@ function toChildShard(c: SdkChildShard): ChildShard {
 
 const EMPTY = new Uint8Array(0);
 
-function toRecord(r: SdkRecord): KinesisRecord {
+export function toRecord(r: SdkRecord): KinesisRecord {
   const record: KinesisRecord = {
     sequenceNumber: r.SequenceNumber ?? '',
     partitionKey: r.PartitionKey ?? '',
