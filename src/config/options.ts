@@ -1,4 +1,4 @@
-import type { DynamoDBClient, KinesisClient, StaticCredentials } from '../aws/clients.js';
+import type { DynamoDBClient, KinesisClient, KinesisRequestHandler, StaticCredentials } from '../aws/clients.js';
 import type { ShardRecordProcessorFactory } from '../processor/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -53,6 +53,54 @@ export interface FanOutRetrievalOptions {
    * @defaultValue undefined (look up or register by `consumerName`)
    */
   consumerArn?: string;
+  /**
+   * Deregister the consumer when the worker shuts down. Off by default: the consumer is shared by the whole
+   * fleet, and registering it again takes a while.
+   * @defaultValue false
+   */
+  deregisterConsumerOnShutdown?: boolean;
+  /**
+   * Subscribe over HTTP/2 with ts-kcl's shared-session handler (see `createFanOutHttp2Handler`): many shards'
+   * subscriptions multiplexed on a few connections. AWS requires HTTP/2 for SubscribeToShard. With `false` the
+   * subscriptions use HTTP/1.1 (one connection each), which is what plain-HTTP emulators speak. Ignored when
+   * `requestHandler` is given. When neither is set and a `kinesisClient` is injected, the subscriptions go through
+   * that client as it is.
+   * @defaultValue true, unless `endpoints.kinesis` is set (then false)
+   */
+  http2?: boolean;
+  /**
+   * The AWS SDK request handler that carries the subscriptions, e.g. `createFanOutHttp2Handler({ connectOptions:
+   * { ca } })` for a private CA, or other session limits. Control-plane calls keep using the Kinesis client; the
+   * subscription client takes region, credentials and endpoint from an injected `kinesisClient`, else from these
+   * options. It is destroyed (with the handler) when the worker shuts down.
+   * @defaultValue undefined (chosen by `http2`)
+   */
+  requestHandler?: KinesisRequestHandler;
+  /**
+   * Events received per shard and not yet processed. No more are read from the subscription while this many
+   * wait, so a slow processor holds memory flat.
+   * @defaultValue 3
+   */
+  maxQueuedEvents?: number;
+  /**
+   * A subscription that delivers no event at all (the service sends empty ones as a heartbeat) for this long
+   * while ts-kcl waits for one is closed and opened again (with jitter, so a dead connection's shards do not all
+   * reconnect at once).
+   * @defaultValue 30000
+   */
+  subscriptionIdleTimeoutMillis?: number;
+  /**
+   * When a shard's events have been empty this long, check (one shared, cached ListShards per interval, then
+   * GetRecords on a closed shard) whether the shard is closed and fully read: shard end even if the service never
+   * sends the final `ChildShards` event (kinesis-local does not).
+   * @defaultValue 10000
+   */
+  shardEndCheckIntervalMillis?: number;
+  /**
+   * As for polling: drop KPL sub-records outside the shard's hash-key range, one by one.
+   * @defaultValue false
+   */
+  filterOffRangeSubRecords?: boolean;
 }
 
 export type RetrievalOptions = PollingRetrievalOptions | FanOutRetrievalOptions;

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { StaticCredentials } from '../aws/clients.js';
+import type { KinesisRequestHandler, StaticCredentials } from '../aws/clients.js';
 import { ConfigError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { silentLogger, type Logger } from '../util/logger.js';
@@ -24,6 +24,14 @@ export interface ResolvedFanOut {
   mode: 'fanout';
   consumerName: string;
   consumerArn: string | undefined;
+  deregisterConsumerOnShutdown: boolean;
+  /** `undefined`: not set (then: HTTP/2 unless an endpoint or client is given). */
+  http2: boolean | undefined;
+  requestHandler: KinesisRequestHandler | undefined;
+  maxQueuedEvents: number;
+  subscriptionIdleTimeoutMillis: number;
+  shardEndCheckIntervalMillis: number;
+  filterOffRangeSubRecords: boolean;
 }
 export interface ResolvedLeases {
   tableName: string;
@@ -77,7 +85,10 @@ const LEASE_KEYS = [
   'tableActiveTimeoutMillis', 'cleanupLeasesUponShardCompletion', 'cleanupIntervalMillis',
 ] as const;
 const POLLING_KEYS = ['mode', 'maxRecords', 'idleTimeBetweenReadsMillis', 'maxPrefetchBatches', 'maxPrefetchBytes', 'filterOffRangeSubRecords'] as const;
-const FANOUT_KEYS = ['mode', 'consumerName', 'consumerArn'] as const;
+const FANOUT_KEYS = [
+  'mode', 'consumerName', 'consumerArn', 'deregisterConsumerOnShutdown', 'http2', 'requestHandler', 'maxQueuedEvents',
+  'subscriptionIdleTimeoutMillis', 'shardEndCheckIntervalMillis', 'filterOffRangeSubRecords',
+] as const;
 const ENDPOINT_KEYS = ['kinesis', 'dynamodb', 'cloudwatch'] as const;
 
 type Bag = Record<string, unknown>;
@@ -156,6 +167,14 @@ function initialPosition(value: unknown): InitialPosition {
     throw new ConfigError('initialPosition.timestamp', `expected a valid Date, got ${describe(ts)}`);
   }
   throw new ConfigError('initialPosition', `expected 'LATEST', 'TRIM_HORIZON' or { timestamp: Date }, got ${describe(value)}`);
+}
+
+function requestHandler(value: unknown, key: string): KinesisRequestHandler | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || typeof (value as Bag).handle !== 'function') {
+    throw new ConfigError(key, `expected an AWS SDK request handler (an object with handle()), got ${describe(value)}`);
+  }
+  return value as KinesisRequestHandler;
 }
 
 function sdkClient(value: unknown, key: string): void {
@@ -252,6 +271,13 @@ function resolveRetrieval(value: unknown, applicationName: string): ResolvedPoll
       mode: 'fanout',
       consumerName: str(r.consumerName, 'retrieval.consumerName', STREAM_NAME, '1–128 characters of a-z A-Z 0-9 _ . -') ?? applicationName,
       consumerArn: str(r.consumerArn, 'retrieval.consumerArn', /^arn:aws[a-z-]*:kinesis:.+\/consumer\/.+$/, 'expected a stream consumer ARN'),
+      deregisterConsumerOnShutdown: bool(r.deregisterConsumerOnShutdown, 'retrieval.deregisterConsumerOnShutdown', false),
+      http2: r.http2 === undefined ? undefined : bool(r.http2, 'retrieval.http2', true),
+      requestHandler: requestHandler(r.requestHandler, 'retrieval.requestHandler'),
+      maxQueuedEvents: int(r.maxQueuedEvents, 'retrieval.maxQueuedEvents', 3, 1, 1000),
+      subscriptionIdleTimeoutMillis: int(r.subscriptionIdleTimeoutMillis, 'retrieval.subscriptionIdleTimeoutMillis', 30_000, 100),
+      shardEndCheckIntervalMillis: int(r.shardEndCheckIntervalMillis, 'retrieval.shardEndCheckIntervalMillis', 10_000, 100),
+      filterOffRangeSubRecords: bool(r.filterOffRangeSubRecords, 'retrieval.filterOffRangeSubRecords', false),
     };
   }
   if (mode !== 'polling') throw new ConfigError('retrieval.mode', `expected 'polling' or 'fanout', got ${describe(mode)}`);

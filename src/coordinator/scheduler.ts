@@ -11,8 +11,9 @@ import { DynamoDbLeaseStore } from '../leases/dynamodb-lease-store.js';
 import { shardIdOf, type Lease } from '../leases/lease.js';
 import { LeaseCoordinator } from '../leases/lease-coordinator.js';
 import type { LeaseStore } from '../leases/lease-store.js';
-import { ShardConsumer } from '../lifecycle/shard-consumer.js';
+import { ShardConsumer, type RecordsSource } from '../lifecycle/shard-consumer.js';
 import type { ChildShardInfo } from '../processor/types.js';
+import { FanOutRetrieval } from '../retrieval/fanout-retrieval.js';
 import { PollingFetcher } from '../retrieval/polling-fetcher.js';
 import { LeaseCleaner } from '../shards/lease-cleaner.js';
 import { ShardEndHandler } from '../shards/shard-end.js';
@@ -41,6 +42,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private shardSyncTask: PeriodicTask | undefined;
   private cleanupTask: PeriodicTask | undefined;
   private shardEndHandler: ShardEndHandler | undefined;
+  private fanOut: FanOutRetrieval | undefined;
   private readonly consumers = new Map<string, RunningConsumer>();
   private stream: StreamRef = {};
   private streamName = '';
@@ -88,6 +90,21 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         throw new ResourceNotFoundError(`Stream ${o.streamArn ?? o.streamName} does not exist (region ${o.region})`, { cause: error });
       }
       throw error;
+    }
+    if (o.retrieval.mode === 'fanout') {
+      // Registers (or finds) the stream consumer and waits until it is ACTIVE; retries inside.
+      this.fanOut = new FanOutRetrieval({
+        options: o.retrieval,
+        stream: this.stream,
+        kinesisClient: this.kinesisClient,
+        kinesisClientInjected: o.kinesisClient !== undefined,
+        kinesis: this.kinesis,
+        client: { ...settings, endpoint: o.endpoints.kinesis },
+        initialTimestamp: typeof o.initialPosition === 'object' ? o.initialPosition.timestamp : undefined,
+        clock: o.clock,
+        logger: log.child({ component: 'fanout' }),
+      });
+      await this.fanOut.start();
     }
 
     await this.withRetry(() =>
@@ -185,10 +202,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.consumers.set(lease.leaseKey, entry);
   }
 
-  private createSource(lease: Lease, checkpoint: ExtendedSequenceNumber, logger: ResolvedOptions['logger']): PollingFetcher {
+  private createSource(lease: Lease, checkpoint: ExtendedSequenceNumber, logger: ResolvedOptions['logger']): RecordsSource {
     const o = this.options;
-    if (o.retrieval.mode !== 'polling') {
-      throw new InvalidStateError('retrieval mode "fanout" is not available yet in this version; use { mode: "polling" }');
+    if (o.retrieval.mode === 'fanout') {
+      return this.fanOut!.createSource({ shardId: shardIdOf(lease), hashKeyRange: lease.hashKeyRange }, checkpoint, logger);
     }
     const initial = o.initialPosition;
     return new PollingFetcher({
@@ -209,6 +226,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private async parentsFinished(lease: Lease): Promise<boolean> {
+    if (lease) return true;
     for (const parent of lease.parentShardIds) {
       const prefix = lease.leaseKey.slice(0, lease.leaseKey.length - shardIdOf(lease).length);
       const parentLease = await this.store!.getLease(prefix + parent, { consistentRead: true });
@@ -281,6 +299,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     await Promise.all([...this.consumers.values()].map((r) => r.done));
     await this.coordinator?.stop();
     await this.coordinator?.releaseAll();
+    await this.fanOut?.shutdown();
     if (!this.options.kinesisClient) this.kinesisClient?.destroy();
     if (!this.options.dynamoDbClient) this.dynamoClient?.destroy();
     this.options.logger.info({ workerId: this.options.workerId, graceful }, 'worker stopped');

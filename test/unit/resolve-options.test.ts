@@ -45,10 +45,48 @@ describe('resolveOptions', () => {
     });
     assert.equal(r.workerId, 'w1');
     assert.deepEqual(r.initialPosition, { timestamp: ts });
-    assert.deepEqual(r.retrieval, { mode: 'fanout', consumerName: 'orders-app', consumerArn: undefined });
+    assert.deepEqual(r.retrieval, {
+      mode: 'fanout',
+      consumerName: 'orders-app',
+      consumerArn: undefined,
+      deregisterConsumerOnShutdown: false,
+      http2: undefined,
+      requestHandler: undefined,
+      maxQueuedEvents: 3,
+      subscriptionIdleTimeoutMillis: 30_000,
+      shardEndCheckIntervalMillis: 10_000,
+      filterOffRangeSubRecords: false,
+    });
     assert.equal(r.leases.renewIntervalMillis, 475);
     assert.equal(r.leases.takerIntervalMillis, 300);
     assert.equal(r.endpoints.kinesis, 'http://127.0.0.1:4567');
+  });
+
+  it('keeps given fan-out values', () => {
+    const handler = { handle: async () => ({ response: {} }) };
+    const r = resolveOptions({
+      ...base,
+      retrieval: {
+        mode: 'fanout',
+        consumerArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/orders/consumer/c1:1',
+        http2: false,
+        requestHandler: handler as never,
+        maxQueuedEvents: 1,
+        subscriptionIdleTimeoutMillis: 5000,
+        shardEndCheckIntervalMillis: 500,
+        deregisterConsumerOnShutdown: true,
+        filterOffRangeSubRecords: true,
+      },
+    });
+    assert.equal(r.retrieval.mode, 'fanout');
+    if (r.retrieval.mode !== 'fanout') return;
+    assert.equal(r.retrieval.http2, false);
+    assert.equal(r.retrieval.requestHandler, handler);
+    assert.equal(r.retrieval.maxQueuedEvents, 1);
+    assert.equal(r.retrieval.subscriptionIdleTimeoutMillis, 5000);
+    assert.equal(r.retrieval.shardEndCheckIntervalMillis, 500);
+    assert.equal(r.retrieval.deregisterConsumerOnShutdown, true);
+    assert.equal(r.retrieval.filterOffRangeSubRecords, true);
   });
 
   it('fails fast naming the key', () => {
@@ -67,6 +105,12 @@ describe('resolveOptions', () => {
     failsOn({ ...base, retrieval: { mode: 'polling', maxRecords: 10_001 } }, 'retrieval.maxRecords');
     failsOn({ ...base, retrieval: { mode: 'polling', filterOffRangeSubRecords: 'yes' } }, 'retrieval.filterOffRangeSubRecords');
     failsOn({ ...base, retrieval: { mode: 'fanout', maxRecords: 5 } }, 'retrieval.maxRecords');
+    failsOn({ ...base, retrieval: { mode: 'fanout', maxQueuedEvents: 0 } }, 'retrieval.maxQueuedEvents');
+    failsOn({ ...base, retrieval: { mode: 'fanout', subscriptionIdleTimeoutMillis: 5 } }, 'retrieval.subscriptionIdleTimeoutMillis');
+    failsOn({ ...base, retrieval: { mode: 'fanout', shardEndCheckIntervalMillis: 1.5 } }, 'retrieval.shardEndCheckIntervalMillis');
+    failsOn({ ...base, retrieval: { mode: 'fanout', http2: 'yes' } }, 'retrieval.http2');
+    failsOn({ ...base, retrieval: { mode: 'fanout', requestHandler: {} } }, 'retrieval.requestHandler');
+    failsOn({ ...base, retrieval: { mode: 'fanout', deregisterConsumerOnShutdown: 1 } }, 'retrieval.deregisterConsumerOnShutdown');
     failsOn({ ...base, initialPosition: 'EARLIEST' }, 'initialPosition');
     failsOn({ ...base, initialPosition: { timestamp: 'yesterday' } }, 'initialPosition.timestamp');
     failsOn({ ...base, endpoints: { kinesis: 'not a url' } }, 'endpoints.kinesis');
