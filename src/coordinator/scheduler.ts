@@ -226,7 +226,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private async parentsFinished(lease: Lease): Promise<boolean> {
-    if (lease) return true;
     for (const parent of lease.parentShardIds) {
       const prefix = lease.leaseKey.slice(0, lease.leaseKey.length - shardIdOf(lease).length);
       const parentLease = await this.store!.getLease(prefix + parent, { consistentRead: true });
