@@ -33,6 +33,7 @@ export class MultiLangDaemon {
   readonly scheduler: Scheduler;
   readonly supervisor: ChildSupervisor;
   private stopping: Promise<boolean> | undefined;
+  private forced = false;
 
   constructor(private readonly o: MultiLangDaemonOptions) {
     const { config, logger } = o;
@@ -83,6 +84,7 @@ export class MultiLangDaemon {
 
   /** Immediate stop (a second signal): kills every child, releases the leases. */
   async kill(): Promise<void> {
+    this.forced = true;
     this.supervisor.stop();
     this.supervisor.killAll();
     await this.scheduler.shutdown();
@@ -100,7 +102,7 @@ export class MultiLangDaemon {
       finished = (await settleWithin(graceful, FINAL_WAIT_MILLIS)) ?? false;
     }
     this.supervisor.killAll(); // none should be left; make sure
-    return finished;
+    return finished && !this.forced;
   }
 
   private logEvents(logger: Logger): void {
