@@ -109,6 +109,11 @@ export class ChildProcessProcessor implements ShardRecordProcessor {
   async shardEnded(input: ShardEndedInput): Promise<void> {
     await this.call({ action: 'shardEnded' }, input.checkpointer);
     await this.finish();
+    if (input.checkpointer.lastCheckpoint.sequenceNumber !== 'SHARD_END') {
+      // The library retries the shard (children wait for its SHARD_END); back off as for a failed child.
+      this.supervision.failed(this.shardId);
+      this.o.logger.warn({}, 'record processor did not checkpoint in shardEnded; the shard end will be delivered again');
+    }
   }
 
   async shutdownRequested(input: ShutdownRequestedInput): Promise<void> {

@@ -37,15 +37,17 @@ function captureLogger(lines: LogLine[]): Logger {
   return logger;
 }
 
-/** A checkpointer that records calls; `failWith` makes the next call throw. */
+/** A checkpointer that records calls; `failWith` makes the next call throw; `checkpoint()` goes to `largest`. */
 class FakeCheckpointer {
   calls: unknown[][] = [];
   failWith: Error[] = [];
-  readonly lastCheckpoint = { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 };
+  largest = { sequenceNumber: 'SHARD_END', subSequenceNumber: 0 };
+  lastCheckpoint = { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 };
   checkpoint = async (...args: unknown[]): Promise<void> => {
     this.calls.push(args);
     const error = this.failWith.shift();
     if (error) throw error;
+    this.lastCheckpoint = args.length === 0 ? this.largest : { sequenceNumber: String(args[0]), subSequenceNumber: Number(args[1] ?? 0) };
   };
   prepareCheckpoint = async (): Promise<never> => {
     throw new Error('not used');
@@ -129,6 +131,14 @@ describe('ChildProcessProcessor against real child processes', () => {
     assert.ok(log.some((e) => e.eof), 'stdin closed after shardEnded');
     await waitDead(childPid());
     assert.deepEqual(events, [`beforeSpawn:${base.shardId}`, 'track', `succeeded:${base.shardId}`, 'untrack']);
+  });
+
+  it('shardEnded without a checkpoint counts as a failure of the shard (the library delivers the end again)', async () => {
+    const { processor, events, logs } = setup({});
+    await processor.initialize(init);
+    await processor.shardEnded({ ...base, checkpointer: new FakeCheckpointer() });
+    assert.ok(events.includes(`failed:${base.shardId}`));
+    assert.ok(logs.some((l) => l.msg.includes('did not checkpoint in shardEnded')));
   });
 
   it('checkpoint failures are answered with Java exception names; the call still succeeds', async () => {
