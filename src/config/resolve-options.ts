@@ -48,6 +48,8 @@ export interface ResolvedLeases {
   tableActiveTimeoutMillis: number;
   cleanupLeasesUponShardCompletion: boolean;
   cleanupIntervalMillis: number;
+  gracefulHandoff: boolean;
+  gracefulHandoffTimeoutMillis: number;
 }
 
 /** Options with every default filled in; frozen. */
@@ -82,7 +84,8 @@ const TOP_KEYS = [
 const LEASE_KEYS = [
   'tableName', 'failoverTimeMillis', 'epsilonMillis', 'takerIntervalMillis', 'maxLeasesForWorker',
   'maxLeasesToStealAtOneTime', 'billingMode', 'readCapacity', 'writeCapacity', 'consistentReads',
-  'tableActiveTimeoutMillis', 'cleanupLeasesUponShardCompletion', 'cleanupIntervalMillis',
+  'tableActiveTimeoutMillis', 'cleanupLeasesUponShardCompletion', 'cleanupIntervalMillis', 'gracefulHandoff',
+  'gracefulHandoffTimeoutMillis',
 ] as const;
 const POLLING_KEYS = ['mode', 'maxRecords', 'idleTimeBetweenReadsMillis', 'maxPrefetchBatches', 'maxPrefetchBytes', 'filterOffRangeSubRecords'] as const;
 const FANOUT_KEYS = [
@@ -307,7 +310,7 @@ function resolveLeases(value: unknown, applicationName: string): ResolvedLeases 
     renewIntervalMillis,
     takerIntervalMillis: int(l.takerIntervalMillis, 'leases.takerIntervalMillis', Math.max(100, Math.floor(failoverTimeMillis / 5)), 50),
     maxLeasesForWorker: int(l.maxLeasesForWorker, 'leases.maxLeasesForWorker', Number.POSITIVE_INFINITY, 1, Number.POSITIVE_INFINITY),
-    maxLeasesToStealAtOneTime: int(l.maxLeasesToStealAtOneTime, 'leases.maxLeasesToStealAtOneTime', 1, 0, 1000),
+    maxLeasesToStealAtOneTime: int(l.maxLeasesToStealAtOneTime, 'leases.maxLeasesToStealAtOneTime', 4, 0, 1000),
     billingMode: oneOf(l.billingMode, 'leases.billingMode', ['PAY_PER_REQUEST', 'PROVISIONED'], 'PAY_PER_REQUEST'),
     readCapacity: int(l.readCapacity, 'leases.readCapacity', 10, 1),
     writeCapacity: int(l.writeCapacity, 'leases.writeCapacity', 10, 1),
@@ -315,5 +318,7 @@ function resolveLeases(value: unknown, applicationName: string): ResolvedLeases 
     tableActiveTimeoutMillis: int(l.tableActiveTimeoutMillis, 'leases.tableActiveTimeoutMillis', 120_000, 1000),
     cleanupLeasesUponShardCompletion: bool(l.cleanupLeasesUponShardCompletion, 'leases.cleanupLeasesUponShardCompletion', true),
     cleanupIntervalMillis: int(l.cleanupIntervalMillis, 'leases.cleanupIntervalMillis', 60_000, 100),
+    gracefulHandoff: bool(l.gracefulHandoff, 'leases.gracefulHandoff', true),
+    gracefulHandoffTimeoutMillis: int(l.gracefulHandoffTimeoutMillis, 'leases.gracefulHandoffTimeoutMillis', 30_000, 100),
   };
 }

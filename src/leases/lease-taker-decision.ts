@@ -78,10 +78,13 @@ function shuffled<T>(items: readonly T[], random: () => number): T[] {
 }
 
 /**
- * The pure taker decision, after Java KCL 2.x's `DynamoDBLeaseTaker` with two deliberate changes:
- * several available leases are taken per round (up to the target), and leases unrenewed for
- * `veryOldMultiplier × failover` are taken *first* but still within the target — Java takes them all
- * regardless of target, which lets one starting worker grab a whole table.
+ * The pure taker decision, after Java KCL 2.x's `DynamoDBLeaseTaker` with deliberate changes:
+ * - several available leases are taken per round (up to the target);
+ * - leases unrenewed for `veryOldMultiplier × failover` are taken *first* but still within the target — Java takes
+ *   them all regardless of target, which lets one starting worker grab a whole table;
+ * - when nothing is free, every worker above target gives up to half its surplus, `maxLeasesToStealAtOneTime` in
+ *   all per round (Java: one victim, one lease per ~20 s). Never from a worker at or below target, except Java's
+ *   one-lease rule when short by more than one; so no ping-pong.
  */
 export function decideLeasesToTake(input: TakerInput): TakerDecision {
   const random = input.random ?? Math.random;
@@ -124,23 +127,29 @@ export function decideLeasesToTake(input: TakerInput): TakerDecision {
     return decision;
   }
 
-  // Nothing free: steal from the single most loaded worker, as Java KCL 2.x does.
-  let victim: string | undefined;
-  let victimCount = -1;
-  for (const [owner, count] of counts) {
-    if (owner === workerId) continue;
-    if (count > victimCount) {
-      victim = owner;
-      victimCount = count;
-    }
+  // Nothing free: steal from every worker above target (Java KCL 2.x robs only the single most loaded one, #708).
+  const pick = (owner: string, n: number): Lease[] =>
+    // Leases in a graceful handoff are already moving; leave them alone.
+    shuffled((byOwner.get(owner) ?? []).filter((l) => l.checkpointOwner === undefined), random).slice(0, n);
+  let budget = Math.min(needed, input.maxLeasesToStealAtOneTime);
+  const victims = [...counts].filter(([owner, count]) => owner !== workerId && count > target).sort((a, b) => b[1] - a[1]);
+  for (const [owner, count] of victims) {
+    if (budget <= 0) break;
+    // At most half of a victim's surplus per thief and round: workers that join together cannot see each other
+    // until they hold leases, and halving keeps them from pushing the victim below target between them.
+    const stolen = pick(owner, Math.min(budget, Math.ceil((count - target) / 2)));
+    decision.toSteal.push(...stolen);
+    budget -= stolen.length;
   }
-  if (victim === undefined || victimCount < target) return decision;
-  let n = Math.min(needed, victimCount - target);
-  if (needed > 1 && n === 0) n = 1; // both at target but we are short by more than one: still move one
-  n = Math.min(n, input.maxLeasesToStealAtOneTime);
-  if (n <= 0) return decision;
-  // Leases in a graceful handoff are already moving; leave them alone.
-  const candidates = (byOwner.get(victim) ?? []).filter((l) => l.checkpointOwner === undefined);
-  decision.toSteal = shuffled(candidates, random).slice(0, n);
+  if (decision.toSteal.length === 0 && needed > 1 && input.maxLeasesToStealAtOneTime > 0) {
+    // Everyone is at or below target but we are short by more than one (ceil leaves counts uneven): move one
+    // lease from the most loaded worker at target, as Java KCL does. Short by exactly one is balanced: no steal.
+    let victim: string | undefined;
+    let victimCount = -1;
+    for (const [owner, count] of counts) {
+      if (owner !== workerId && count > victimCount) [victim, victimCount] = [owner, count];
+    }
+    if (victim !== undefined && victimCount >= target) decision.toSteal = pick(victim, 1);
+  }
   return decision;
 }

@@ -109,15 +109,26 @@ describe('lease taker decision', () => {
     assert.deepEqual(keys(oneNeeded.toTake), ['s3']);
   });
 
-  it('steals from the most loaded worker when nothing is available', () => {
+  it('steals up to half of each busier worker’s surplus, from every worker above target, within the budget', () => {
     const leases = [lease('a0', 'a'), lease('a1', 'a'), lease('a2', 'a'), lease('a3', 'a'), lease('b0', 'b'), lease('b1', 'b')];
     const obs = observeLeases(new Map(), leases, 0);
-    const d = decide(leases, obs, 0);
+    const d = decide(leases, obs, 0, { maxLeasesToStealAtOneTime: 3 });
     assert.equal(d.target, 2);
+    assert.deepEqual(d.toSteal.map((l) => l.leaseOwner), ['a'], 'a is 2 above target: half of that; b is at target');
+    const many = [...Array.from({ length: 9 }, (_, i) => lease(`a${i}`, 'a')), ...Array.from({ length: 7 }, (_, i) => lease(`b${i}`, 'b'))];
+    const d2 = decide(many, observeLeases(new Map(), many, 0), 0, { maxLeasesToStealAtOneTime: 10 });
+    assert.equal(d2.target, 6);
+    assert.deepEqual(d2.toSteal.map((l) => l.leaseOwner).sort(), ['a', 'a', 'b'], 'a: ceil(3/2), b: ceil(1/2)');
+    const d3 = decide(many, observeLeases(new Map(), many, 0), 0, { maxLeasesToStealAtOneTime: 1 });
+    assert.equal(d3.toSteal.length, 1, 'bounded by maxLeasesToStealAtOneTime');
+  });
+
+  it('short by more than one while everyone is at target: moves one lease (Java KCL’s rule)', () => {
+    const leases = [...['a0', 'a1', 'a2', 'a3'].map((k) => lease(k, 'a')), ...['b0', 'b1', 'b2', 'b3'].map((k) => lease(k, 'b')), lease('m0', 'me'), lease('m1', 'me')];
+    // 10 leases, 3 workers: target 4; me at 2.
+    const d = decide(leases, observeLeases(new Map(), leases, 0), 0);
+    assert.equal(d.target, 4);
     assert.equal(d.toSteal.length, 1);
-    assert.equal(d.toSteal[0]!.leaseOwner, 'a');
-    const d3 = decide(leases, obs, 0, { maxLeasesToStealAtOneTime: 3 });
-    assert.equal(d3.toSteal.length, 2, 'never more than the victim holds above target');
   });
 
   it('does not steal when only off by one', () => {
@@ -141,5 +152,71 @@ describe('lease taker decision', () => {
     const d = decide(leases, obs, 0);
     assert.deepEqual([d.toTake, d.toSteal], [[], []]);
     assert.equal(d.myCount, 2);
+  });
+});
+
+/**
+ * Fleet simulation on the pure decision: every worker decides from the same snapshot each round (they run
+ * concurrently), conditional writes let the first writer of a lease win, steals move at once.
+ */
+function simulate(initial: Record<string, number>, joiners: string[], totalLeases: number, maxSteal: number, rounds: number, seed = 1) {
+  let state = seed;
+  const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const owners: string[] = [];
+  for (const [w, n] of Object.entries(initial)) for (let i = 0; i < n; i++) owners.push(w);
+  while (owners.length < totalLeases) owners.push('');
+  const workers = [...Object.keys(initial), ...joiners];
+  const history: Record<string, number>[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const leases = owners.map((o, i) => lease(`s${i}`, o || undefined, round));
+    const obs = observeLeases(new Map(), leases, 0);
+    const moves: [number, string][] = [];
+    for (const w of workers) {
+      const d = decideLeasesToTake({ leases, observations: obs, now: 0, workerId: w, failoverTimeMillis: FAILOVER, maxLeasesForWorker: Infinity, maxLeasesToStealAtOneTime: maxSteal, random });
+      for (const l of [...d.toTake, ...d.toSteal]) moves.push([Number(l.leaseKey.slice(1)), w]);
+    }
+    const moved = new Set<number>();
+    for (const [i, w] of moves) {
+      if (moved.has(i)) continue; // the conditional write of another worker won
+      moved.add(i);
+      owners[i] = w;
+    }
+    const counts = Object.fromEntries(workers.map((w) => [w, owners.filter((o) => o === w).length]));
+    history.push(counts);
+  }
+  return history;
+}
+
+describe('balancing (fleet simulation on the decision)', () => {
+  const spread = (c: Record<string, number>) => Math.max(...Object.values(c)) - Math.min(...Object.values(c));
+
+  it('1 → 4 workers on 32 shards converges to 8 each within 5 rounds with the default budget of 4, without overshoot', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const h = simulate({ a: 32 }, ['b', 'c', 'd'], 32, 4, 6, seed);
+      const settled = h.findIndex((c) => spread(c) === 0);
+      assert.ok(settled >= 0 && settled < 5, `seed ${seed}: ${JSON.stringify(h)}`);
+      for (const c of h) assert.ok(c.a! >= 8, `a never pushed below target: ${JSON.stringify(h)}`);
+      assert.deepEqual(h.at(-1), { a: 8, b: 8, c: 8, d: 8 }, 'and stays there');
+    }
+  });
+
+  it('several workers joining at once do not overshoot a small victim', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const h = simulate({ a: 10 }, ['b', 'c'], 10, 4, 6, seed);
+      for (const c of h) assert.ok(c.a! >= 3, `seed ${seed}: ${JSON.stringify(h)}`);
+      assert.ok(spread(h.at(-1)!) <= 1, `balanced within one: ${JSON.stringify(h)}`);
+    }
+  });
+
+  it('a balanced fleet stays put: no ping-pong', () => {
+    for (const [initial, total] of [[{ a: 2, b: 1 }, 3], [{ a: 4, b: 3, c: 3 }, 10], [{ a: 16, b: 16 }, 32]] as const) {
+      const h = simulate({ ...initial }, [], total, 4, 10);
+      for (const c of h) assert.deepEqual(c, initial);
+    }
+  });
+
+  it('with Java KCL’s budget of 1 it still converges, one lease per worker and round', () => {
+    const h = simulate({ a: 32 }, ['b', 'c', 'd'], 32, 1, 12);
+    assert.deepEqual(h.at(-1), { a: 8, b: 8, c: 8, d: 8 });
   });
 });

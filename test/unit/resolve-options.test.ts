@@ -24,7 +24,9 @@ describe('resolveOptions', () => {
     assert.equal(r.leases.renewIntervalMillis, 3308);
     assert.equal(r.leases.billingMode, 'PAY_PER_REQUEST');
     assert.equal(r.leases.maxLeasesForWorker, Infinity);
-    assert.equal(r.leases.maxLeasesToStealAtOneTime, 1);
+    assert.equal(r.leases.maxLeasesToStealAtOneTime, 4);
+    assert.equal(r.leases.gracefulHandoff, true);
+    assert.equal(r.leases.gracefulHandoffTimeoutMillis, 30_000);
     assert.equal(r.initialPosition, 'LATEST');
     assert.deepEqual(r.retrieval, { mode: 'polling', maxRecords: 10_000, idleTimeBetweenReadsMillis: 1500, maxPrefetchBatches: 3, maxPrefetchBytes: 8 * 1024 * 1024, filterOffRangeSubRecords: false });
     assert.equal(r.shardSyncIntervalMillis, 60_000);
@@ -101,6 +103,8 @@ describe('resolveOptions', () => {
     failsOn({ ...base, leases: { failoverTimeMillis: '10000' } }, 'leases.failoverTimeMillis');
     failsOn({ ...base, leases: { failoverTimeMillis: 300, epsilonMillis: 90 } }, 'leases.epsilonMillis');
     failsOn({ ...base, leases: { billingMode: 'FREE' } }, 'leases.billingMode');
+    failsOn({ ...base, leases: { gracefulHandoff: 'yes' } }, 'leases.gracefulHandoff');
+    failsOn({ ...base, leases: { gracefulHandoffTimeoutMillis: 5 } }, 'leases.gracefulHandoffTimeoutMillis');
     failsOn({ ...base, retrieval: { mode: 'push' } }, 'retrieval.mode');
     failsOn({ ...base, retrieval: { mode: 'polling', maxRecords: 10_001 } }, 'retrieval.maxRecords');
     failsOn({ ...base, retrieval: { mode: 'polling', filterOffRangeSubRecords: 'yes' } }, 'retrieval.filterOffRangeSubRecords');
