@@ -60,8 +60,8 @@ const top = (path: string, read: (key: string, value: string) => unknown): Apply
   d.top[path] = read(key, value);
   d.origin.set(path, key);
 };
-const lease = (field: keyof LeaseOptions): Apply => (d, key, value) => {
-  (d.leases as Record<string, unknown>)[field] = integerValue(key, value);
+const lease = (field: keyof LeaseOptions, read: (key: string, value: string) => unknown = integerValue): Apply => (d, key, value) => {
+  (d.leases as Record<string, unknown>)[field] = read(key, value);
   d.origin.set(`leases.${field}`, key);
 };
 const polling = (field: 'maxRecords' | 'idleTimeBetweenReadsMillis'): Apply => (d, key, value) => {
@@ -102,6 +102,9 @@ const KEYS: Record<string, Apply> = {
   maxLeasesToStealAtOneTime: lease('maxLeasesToStealAtOneTime'),
   initialLeaseTableReadCapacity: lease('readCapacity'),
   initialLeaseTableWriteCapacity: lease('writeCapacity'),
+  cleanupLeasesUponShardCompletion: lease('cleanupLeasesUponShardCompletion', booleanValue),
+  isGracefulLeaseHandoffEnabled: lease('gracefulHandoff', booleanValue),
+  gracefulLeaseHandoffTimeoutMillis: lease('gracefulHandoffTimeoutMillis'),
   shardSyncIntervalMillis: top('shardSyncIntervalMillis', integerValue),
   parentShardPollIntervalMillis: top('parentShardPollIntervalMillis', integerValue),
   callProcessRecordsEvenForEmptyRecordList: top('callProcessRecordsEvenForEmptyRecordList', booleanValue),

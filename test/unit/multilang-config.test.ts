@@ -43,13 +43,17 @@ describe('toMultiLangConfig', () => {
       'callProcessRecordsEvenForEmptyRecordList = true', 'initialPositionInStream = trim_horizon', 'maxRecords = 500',
       'idleTimeBetweenReadsInMillis = 250', 'kinesisEndpoint = http://127.0.0.1:4567', 'dynamoDBEndpoint = http://127.0.0.1:8000',
       'timeoutInSeconds = 9', 'shutdownGraceMillis = 1234', 'processingLanguage = nodejs/20',
+      'cleanupLeasesUponShardCompletion = false', 'isGracefulLeaseHandoffEnabled = false', 'gracefulLeaseHandoffTimeoutMillis = 15000',
     ].join('\n'));
     assert.deepEqual(c.scheduler, {
       applicationName: 'orders-app', streamName: 'orders', region: 'eu-west-1', workerId: 'host-1',
       shardSyncIntervalMillis: 30_000, parentShardPollIntervalMillis: 500, callProcessRecordsEvenForEmptyRecordList: true,
       initialPosition: 'TRIM_HORIZON',
       retrieval: { mode: 'polling', maxRecords: 500, idleTimeBetweenReadsMillis: 250 },
-      leases: { tableName: 'orders-leases', failoverTimeMillis: 20_000, maxLeasesForWorker: 7, maxLeasesToStealAtOneTime: 2, readCapacity: 5, writeCapacity: 6 },
+      leases: {
+        tableName: 'orders-leases', failoverTimeMillis: 20_000, maxLeasesForWorker: 7, maxLeasesToStealAtOneTime: 2, readCapacity: 5, writeCapacity: 6,
+        cleanupLeasesUponShardCompletion: false, gracefulHandoff: false, gracefulHandoffTimeoutMillis: 15_000,
+      },
       endpoints: { kinesis: 'http://127.0.0.1:4567', dynamodb: 'http://127.0.0.1:8000' },
     });
     assert.equal(c.daemon.timeoutInSeconds, 9);
@@ -89,9 +93,9 @@ describe('toMultiLangConfig', () => {
   });
 
   it('unknown keys are warnings; Java keys without effect are warnings that say why', () => {
-    const c = config('fooBar = 1\nmetricsLevel = detailed\ncleanupLeasesUponShardCompletion = true\nkinesisClient.maxConcurrency = 4\n');
+    const c = config('fooBar = 1\nmetricsLevel = detailed\ntaskBackoffTimeMillis = 500\nkinesisClient.maxConcurrency = 4\n');
     assert.deepEqual(c.warnings.map((w) => [w.key, w.kind]), [
-      ['fooBar', 'unknown'], ['metricsLevel', 'ignored'], ['cleanupLeasesUponShardCompletion', 'ignored'], ['kinesisClient.maxConcurrency', 'ignored'],
+      ['fooBar', 'unknown'], ['metricsLevel', 'ignored'], ['taskBackoffTimeMillis', 'ignored'], ['kinesisClient.maxConcurrency', 'ignored'],
     ]);
     assert.match(c.warnings[1]!.message, /metrics/);
   });
@@ -108,6 +112,8 @@ describe('toMultiLangConfig', () => {
     failsOn('initialPositionInStreamExtended = yesterday', 'initialPositionInStreamExtended');
     failsOn('callProcessRecordsEvenForEmptyRecordList = maybe', 'callProcessRecordsEvenForEmptyRecordList');
     failsOn('retrievalMode = PUSH', 'retrievalMode');
+    failsOn('isGracefulLeaseHandoffEnabled = perhaps', 'isGracefulLeaseHandoffEnabled');
+    failsOn('gracefulLeaseHandoffTimeoutMillis = 5', 'gracefulLeaseHandoffTimeoutMillis');
     failsOn('kinesisEndpoint = ftp://x', 'kinesisEndpoint');
     failsOn('timeoutInSeconds = 0', 'timeoutInSeconds');
     failsOn('metricsLevel = LOUD', 'metricsLevel');
