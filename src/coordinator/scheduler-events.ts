@@ -18,4 +18,10 @@ export interface SchedulerEvents {
   /** A background task (renewal, taking, shard sync) failed; it is retried on its next round. */
   taskError: [{ task: string; error: unknown }];
   shutdown: [{ graceful: boolean }];
+  /** This worker started a graceful handoff of a busier worker's lease toward itself (a steal). */
+  handoffStarted: [{ leaseKey: string; shardId: string; from: string | undefined }];
+  /** Another worker asked for one of our leases: its processor gets `shutdownRequested`, then it is handed over. */
+  handoffRequested: [{ leaseKey: string; shardId: string; to: string }];
+  /** We handed a lease over (`written: false` when the table write failed; the new owner then waits for expiry). */
+  handoffCompleted: [{ leaseKey: string; shardId: string; written: boolean }];
 }

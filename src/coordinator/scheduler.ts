@@ -141,6 +141,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       takerIntervalMillis: o.leases.takerIntervalMillis,
       maxLeasesForWorker: o.leases.maxLeasesForWorker,
       maxLeasesToStealAtOneTime: o.leases.maxLeasesToStealAtOneTime,
+      gracefulHandoff: o.leases.gracefulHandoff,
+      gracefulHandoffTimeoutMillis: o.leases.gracefulHandoffTimeoutMillis,
       clock: o.clock,
       logger: log.child({ component: 'leases' }),
     });
@@ -153,6 +155,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.emit('leaseLost', { leaseKey, shardId: shardIdOf({ leaseKey }), reason });
       this.consumers.get(leaseKey)?.consumer.leaseLost();
     });
+    coordinator.on('handoffStarted', ({ lease, from }) => {
+      this.emit('handoffStarted', { leaseKey: lease.leaseKey, shardId: shardIdOf(lease), from });
+    });
+    coordinator.on('handoffRequested', ({ leaseKey, newOwner }) => this.handOff(leaseKey, newOwner));
     coordinator.on('error', ({ task, error }) => this.taskError(task, error));
 
     await coordinator.runTaker().catch((error: unknown) => this.taskError('take-leases', error));
@@ -194,12 +200,43 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     entry.done = consumer.run().then(async (result) => {
       if (this.consumers.get(lease.leaseKey) === entry) this.consumers.delete(lease.leaseKey);
       this.emit('shardConsumerStopped', { leaseKey: lease.leaseKey, shardId, reason: result.reason, recordsDelivered: consumer.delivered });
-      if (result.releaseLease || result.reason === 'REQUESTED') {
+      if (coordinator.renewer.isHandingOff(lease.leaseKey)) {
+        await this.finishHandoff(lease.leaseKey);
+      } else if (result.releaseLease || result.reason === 'REQUESTED') {
         await coordinator.renewer.release(lease.leaseKey, token);
       }
       // SHARD_END: keep holding the finished lease (as Java KCL does) so nobody re-runs it; cleanup deletes it.
     });
     this.consumers.set(lease.leaseKey, entry);
+  }
+
+  /**
+   * Another worker stole a lease of ours gracefully: the shard's processor gets `shutdownRequested` (it checkpoints),
+   * the consumer stops, and only then is the transfer completed. After `gracefulHandoffTimeoutMillis` the consumer
+   * is stopped as on lease loss and the transfer completed anyway.
+   */
+  private handOff(leaseKey: string, newOwner: string): void {
+    const shardId = shardIdOf({ leaseKey });
+    this.emit('handoffRequested', { leaseKey, shardId, to: newOwner });
+    const running = this.consumers.get(leaseKey);
+    if (running === undefined) {
+      void this.finishHandoff(leaseKey);
+      return;
+    }
+    running.consumer.requestShutdown();
+    const timer = setTimeout(() => {
+      if (this.consumers.get(leaseKey) === running) {
+        this.options.logger.warn({ shardId, to: newOwner }, 'shutdownRequested took longer than the handoff timeout; stopping the shard');
+        running.consumer.leaseLost();
+      }
+    }, this.options.leases.gracefulHandoffTimeoutMillis);
+    timer.unref();
+    void running.done.finally(() => clearTimeout(timer));
+  }
+
+  private async finishHandoff(leaseKey: string): Promise<void> {
+    const handedOver = await this.coordinator!.renewer.finishHandoff(leaseKey);
+    this.emit('handoffCompleted', { leaseKey, shardId: shardIdOf({ leaseKey }), written: handedOver });
   }
 
   private createSource(lease: Lease, checkpoint: ExtendedSequenceNumber, logger: ResolvedOptions['logger']): RecordsSource {

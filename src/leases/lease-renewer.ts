@@ -7,7 +7,7 @@ import { cloneLease, type Lease } from './lease.js';
 import type { CheckpointUpdate, LeaseStore, LeaseWriteResult } from './lease-store.js';
 
 /** Why a held lease stopped being ours. */
-export type LeaseLossReason = 'renewal-conflict' | 'expired-locally' | 'checkpoint-conflict' | 'released';
+export type LeaseLossReason = 'renewal-conflict' | 'expired-locally' | 'checkpoint-conflict' | 'released' | 'handed-off';
 
 interface HeldLease {
   lease: Lease;
@@ -15,6 +15,8 @@ interface HeldLease {
   concurrencyToken: string;
   /** Local time of the last successful write (take, renew or checkpoint). */
   lastRenewedAt: number;
+  /** Set while a graceful handoff to this worker runs: we stay checkpoint owner until we finish it. */
+  handoffTo?: string | undefined;
 }
 
 /** A read-only view of a held lease handed to consumers. */
@@ -30,6 +32,8 @@ export interface LeaseRenewerOptions {
   logger: Logger;
   /** Called once per lease that stops being held, whatever the reason. */
   onLost: (leaseKey: string, reason: LeaseLossReason) => void;
+  /** Another worker started a graceful handoff of a lease we hold (we are now its `checkpointOwner`). */
+  onHandoffRequested?: (leaseKey: string, newOwner: string) => void;
 }
 
 /**
@@ -96,24 +100,32 @@ export class LeaseRenewer {
         h.lastRenewedAt = this.options.clock.now();
         return;
       }
-      if (result.reason === 'conflict' && (await this.adoptIfSpurious(h))) return;
+      if (result.reason === 'conflict' && (await this.adoptAfterConflict(h))) return;
       this.lose(leaseKey, h, 'renewal-conflict');
     });
   }
 
   /**
-   * A renewal can fail its condition although our previous write landed (its answer was lost to a
-   * timeout). If the stored lease is still ours with exactly one more increment, keep it.
+   * After a failed renewal, re-read the lease. Keep it when (a) another worker started a graceful handoff: we are
+   * its `checkpointOwner` now and keep renewing it until we finish the transfer; or (b) the failure was spurious:
+   * our previous write landed although its answer was lost, so the lease is ours with exactly one more increment.
    */
-  private async adoptIfSpurious(h: HeldLease): Promise<boolean> {
+  private async adoptAfterConflict(h: HeldLease): Promise<boolean> {
+    const me = this.options.workerId;
     try {
       const current = await this.store.getLease(h.lease.leaseKey, { consistentRead: true });
-      if (
-        current !== undefined &&
-        current.leaseOwner === this.options.workerId &&
-        current.checkpointOwner === undefined &&
-        current.leaseCounter === h.lease.leaseCounter + 1
-      ) {
+      if (current === undefined) return false;
+      if (current.checkpointOwner === me && current.leaseOwner !== undefined && current.leaseOwner !== me) {
+        const first = h.handoffTo === undefined;
+        h.lease = current;
+        h.handoffTo = current.leaseOwner;
+        if (first) {
+          this.options.logger.info({ leaseKey: current.leaseKey, to: current.leaseOwner }, 'graceful handoff requested');
+          this.options.onHandoffRequested?.(current.leaseKey, current.leaseOwner);
+        }
+        return true;
+      }
+      if (current.leaseOwner === me && current.checkpointOwner === undefined && current.leaseCounter === h.lease.leaseCounter + 1) {
         h.lease = current;
         h.lastRenewedAt = this.options.clock.now();
         return true;
@@ -122,6 +134,30 @@ export class LeaseRenewer {
       this.options.logger.warn({ leaseKey: h.lease.leaseKey, err: error }, 'could not re-read lease after a failed renewal');
     }
     return false;
+  }
+
+  /** Whether a graceful handoff of this held lease to another worker is under way. */
+  isHandingOff(leaseKey: string): boolean {
+    return this.held.get(leaseKey)?.handoffTo !== undefined;
+  }
+
+  /**
+   * Completes a graceful handoff we are the old owner of: removes `checkpointOwner` and bumps the counter, which
+   * tells the new owner to start. Resolves `true` when written.
+   */
+  finishHandoff(leaseKey: string): Promise<boolean> {
+    return this.mutex.run(leaseKey, async () => {
+      const h = this.held.get(leaseKey);
+      if (h === undefined || h.handoffTo === undefined) return false;
+      let ok = false;
+      try {
+        ok = (await this.store.finishHandoff(h.lease)).ok;
+      } catch (error) {
+        this.options.logger.warn({ leaseKey, err: error }, 'could not finish the handoff; the new owner takes it after expiry');
+      }
+      this.lose(leaseKey, h, 'handed-off');
+      return ok;
+    });
   }
 
   /**
@@ -166,7 +202,8 @@ export class LeaseRenewer {
       if (h === undefined || (token !== undefined && h.concurrencyToken !== token)) return false;
       this.held.delete(leaseKey);
       try {
-        const result = await this.store.evictLease(h.lease);
+        // In a handoff the lease already names its new owner: hand it over instead of evicting that owner.
+        const result = h.handoffTo !== undefined ? await this.store.finishHandoff(h.lease) : await this.store.evictLease(h.lease);
         this.options.onLost(leaseKey, 'released');
         return result.ok;
       } catch (error) {

@@ -9,6 +9,8 @@ export interface LeaseTakerOptions {
   failoverTimeMillis: number;
   maxLeasesForWorker: number;
   maxLeasesToStealAtOneTime: number;
+  /** Steal through KCL 3.x's graceful handoff instead of taking at once. */
+  gracefulHandoff: boolean;
   clock: Clock;
   logger: Logger;
   random?: () => number;
@@ -17,7 +19,10 @@ export interface LeaseTakerOptions {
 export interface TakeRound {
   decision: TakerDecision;
   taken: Lease[];
+  /** Taken from another worker at once (graceful handoff off). */
   stolen: Lease[];
+  /** Graceful handoffs started: we are the owner-to-be; the old owner still has to finish. */
+  handoffs: Lease[];
   /** Every lease the scan returned (for shard sync, parents checks, status). */
   leases: Lease[];
 }
@@ -52,11 +57,14 @@ export class LeaseTaker {
     if (decision.spillover > 0) {
       this.options.logger.warn({ spillover: decision.spillover, target: decision.target }, 'maxLeasesForWorker leaves some shards unprocessed by this fleet');
     }
-    const [taken, stolen] = await Promise.all([
-      this.takeAll(decision.toTake),
-      this.stealAll(decision.toSteal),
-    ]);
-    return { decision, taken, stolen, leases };
+    const [taken, moved] = await Promise.all([this.takeAll(decision.toTake), this.stealAll(decision.toSteal)]);
+    return {
+      decision,
+      taken,
+      stolen: this.options.gracefulHandoff ? [] : moved,
+      handoffs: this.options.gracefulHandoff ? moved : [],
+      leases,
+    };
   }
 
   private async takeAll(leases: Lease[]): Promise<Lease[]> {
@@ -70,15 +78,26 @@ export class LeaseTaker {
       leases.map(async (observed) => {
         const fresh = await this.store.getLease(observed.leaseKey, { consistentRead: true });
         if (fresh === undefined || fresh.leaseOwner !== observed.leaseOwner || fresh.checkpointOwner !== undefined) return undefined;
-        const taken = await this.takeOne(fresh);
-        if (taken) this.options.logger.info({ leaseKey: taken.leaseKey, from: observed.leaseOwner }, 'stole lease');
-        return taken;
+        const moved = this.options.gracefulHandoff ? await this.startHandoff(fresh) : await this.takeOne(fresh);
+        if (moved) this.options.logger.info({ leaseKey: moved.leaseKey, from: observed.leaseOwner, graceful: this.options.gracefulHandoff }, 'stealing lease');
+        return moved;
       }),
     );
     return results.filter((l): l is Lease => l !== undefined);
   }
 
-  private async takeOne(lease: Lease): Promise<Lease | undefined> {
+  private async startHandoff(lease: Lease): Promise<Lease | undefined> {
+    try {
+      const result = await this.store.startHandoff(lease, this.options.workerId);
+      return result.ok ? result.lease : undefined;
+    } catch (error) {
+      this.options.logger.warn({ leaseKey: lease.leaseKey, err: error }, 'starting a handoff failed');
+      return undefined;
+    }
+  }
+
+  /** Takes a lease at its current counter (also used to complete a handoff or to force one whose old owner is gone). */
+  async takeOne(lease: Lease): Promise<Lease | undefined> {
     try {
       const result = await this.store.takeLease(lease, this.options.workerId);
       if (!result.ok) return undefined;

@@ -19,10 +19,11 @@ async function setup(keys: string[]) {
   const store = new InMemoryLeaseStore();
   await store.createTableIfNotExists(TABLE);
   for (const k of keys) await store.createLeaseIfNotExists(newLease(k));
-  const make = (workerId: string) => {
+  const make = (workerId: string, extra: { gracefulHandoff?: boolean; maxLeasesToStealAtOneTime?: number; handoffTimeout?: number } = {}) => {
     const c = new LeaseCoordinator(store, {
       workerId, failoverTimeMillis: FAILOVER, renewIntervalMillis: FAILOVER / 3 - 25, takerIntervalMillis: 500,
-      maxLeasesForWorker: Infinity, maxLeasesToStealAtOneTime: 1, clock, logger: silentLogger, random: () => 0.5,
+      maxLeasesForWorker: Infinity, maxLeasesToStealAtOneTime: extra.maxLeasesToStealAtOneTime ?? 1,
+      gracefulHandoff: extra.gracefulHandoff ?? false, gracefulHandoffTimeoutMillis: extra.handoffTimeout ?? 1000, clock, logger: silentLogger, random: () => 0.5,
     });
     const acquired: string[] = [];
     const lost: string[] = [];
@@ -123,6 +124,86 @@ describe('LeaseCoordinator (in-memory store, fake clock)', () => {
     b.c.start();
     await clock.advance(0);
     assert.deepEqual(b.acquired.sort(), ['s0', 's1']);
+    await b.c.stop();
+  });
+
+  it('graceful handoff: the thief waits until the old owner finished, then starts; nobody holds it twice', async () => {
+    const { clock, store, make } = await setup(['s0', 's1', 's2', 's3']);
+    const a = make('a', { gracefulHandoff: true, handoffTimeout: 60_000 });
+    const b = make('b', { gracefulHandoff: true, maxLeasesToStealAtOneTime: 4, handoffTimeout: 60_000 });
+    const requested: string[] = [];
+    a.c.on('handoffRequested', (e) => requested.push(`${e.leaseKey}->${e.newOwner}`));
+    a.c.start();
+    await clock.advance(0);
+    b.c.start();
+    await clock.advance(100);
+    assert.deepEqual(b.acquired, [], 'nothing acquired before the old owner hands over');
+    assert.equal(b.c.pendingHandoffs.length, 1, 'half of a’s surplus of 2 in the first round');
+    await clock.advance(FAILOVER / 3);
+    const keys = b.c.pendingHandoffs.sort();
+    assert.equal(keys.length, 2, 'the second round asks for the other one');
+    for (const key of keys) {
+      const inTable = (await store.getLease(key))!;
+      assert.deepEqual([inTable.leaseOwner, inTable.checkpointOwner], ['b', 'a']);
+    }
+    // a learns at its next renewal and keeps renewing as checkpoint owner.
+    await clock.advance(FAILOVER / 3);
+    assert.deepEqual(requested.sort(), keys.map((k) => `${k}->b`));
+    for (const key of keys) {
+      assert.ok(a.c.renewer.isHandingOff(key));
+      assert.ok(a.c.renewer.get(key), 'a still holds it until it finishes');
+    }
+    await clock.advance(FAILOVER * 2);
+    assert.deepEqual(b.acquired, [], 'still waiting: a keeps the leases alive while its processors shut down');
+    // a's processors checkpointed and stopped: finish the transfers.
+    for (const key of keys) assert.equal(await a.c.renewer.finishHandoff(key), true);
+    assert.deepEqual(a.lost.sort(), keys.map((k) => `${k}:handed-off`));
+    await clock.advance(FAILOVER / 3);
+    assert.deepEqual(b.acquired.sort(), keys);
+    for (const key of keys) {
+      const after = (await store.getLease(key))!;
+      assert.deepEqual([after.leaseOwner, after.checkpointOwner], ['b', undefined]);
+    }
+    assert.equal(a.c.renewer.size, 2);
+    await a.c.stop();
+    await b.c.stop();
+  });
+
+  it('graceful handoff whose old owner is dead completes through expiry', async () => {
+    const { clock, store, make } = await setup(['s0', 's1', 's2', 's3']);
+    const a = make('a', { gracefulHandoff: true });
+    const b = make('b', { gracefulHandoff: true, maxLeasesToStealAtOneTime: 4 });
+    a.c.start();
+    await clock.advance(0);
+    await a.c.stop(); // a dies right away: no renewals, no handoff completion
+    b.c.start();
+    await clock.advance(100);
+    assert.equal(b.c.pendingHandoffs.length, 1);
+    await clock.advance(FAILOVER + 2000); // the last handoff started a round later and expires a failover after that
+    assert.deepEqual([...b.acquired].sort(), ['s0', 's1', 's2', 's3'], 'the handed-off lease and the other expired ones, each once');
+    const { leases } = await store.listLeases();
+    assert.ok(leases.every((l) => l.leaseOwner === 'b' && l.checkpointOwner === undefined));
+    await b.c.stop();
+  });
+
+  it('an old owner that keeps renewing but never finishes (e.g. Java KCL 2.x) loses the lease after the handoff timeout', async () => {
+    const { clock, make } = await setup(['s0', 's1']);
+    const a = make('a', { gracefulHandoff: true });
+    const b = make('b', { gracefulHandoff: true, maxLeasesToStealAtOneTime: 4 });
+    a.c.start();
+    await clock.advance(0);
+    b.c.start();
+    await clock.advance(100);
+    assert.equal(b.c.pendingHandoffs.length, 1);
+    const [key] = b.c.pendingHandoffs;
+    await clock.advance(FAILOVER); // a renews as checkpoint owner but never finishes
+    assert.ok(a.c.renewer.isHandingOff(key!));
+    assert.deepEqual(b.acquired, []);
+    await clock.advance(1000 + FAILOVER);
+    assert.deepEqual(b.acquired, [key]);
+    await clock.advance(FAILOVER / 3);
+    assert.deepEqual(a.lost, [`${key}:renewal-conflict`], 'a finds out at its next renewal');
+    await a.c.stop();
     await b.c.stop();
   });
 });
