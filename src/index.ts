@@ -1,6 +1,15 @@
 // The public surface of ts-kcl. Everything else is internal and may change.
 export { Scheduler } from './coordinator/scheduler.js';
 export type { SchedulerEvents } from './coordinator/scheduler-events.js';
+export type { SchedulerObservability } from './coordinator/scheduler-observability.js';
+export type { MetricsOptions, HttpOptions } from './config/observability-options.js';
+export type { MetricsSink, MetricDatum, MetricDimensions, MetricKind, MetricLevel, MetricsLevel, MetricUnit } from './metrics/metrics-sink.js';
+export { Metrics, MetricScope } from './metrics/metrics.js';
+export { NoopMetrics } from './metrics/noop-metrics.js';
+export { CloudWatchMetrics, type CloudWatchMetricsOptions } from './metrics/cloudwatch-metrics.js';
+export { PrometheusMetrics, type PrometheusMetricsOptions } from './metrics/prometheus-metrics.js';
+export { prometheusName } from './metrics/prometheus-names.js';
+export type { HealthReport, ReadinessReport } from './observability/worker-health.js';
 export type {
   SchedulerOptions,
   InitialPosition,

@@ -1,7 +1,9 @@
 import type { DynamoDBClient, KinesisClient, KinesisRequestHandler, StaticCredentials } from '../aws/clients.js';
+import type { CloudWatchClient } from '../aws/cloudwatch-api.js';
 import type { ShardRecordProcessorFactory } from '../processor/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import type { HttpOptions, MetricsOptions } from './observability-options.js';
 
 /** Where a shard with no checkpoint starts. */
 export type InitialPosition = 'LATEST' | 'TRIM_HORIZON' | { timestamp: Date };
@@ -249,6 +251,11 @@ export interface SchedulerOptions {
    */
   dynamoDbClient?: DynamoDBClient;
   /**
+   * CloudWatch client for `metrics: { backend: 'cloudwatch' }`.
+   * @defaultValue undefined (built from region, `endpoints.cloudwatch` and credentials when that backend is on)
+   */
+  cloudWatchClient?: CloudWatchClient;
+  /**
    * Endpoint overrides.
    * @defaultValue {}
    */
@@ -290,10 +297,29 @@ export interface SchedulerOptions {
    */
   callProcessRecordsEvenForEmptyRecordList?: boolean;
   /**
-   * Logger (pino-compatible).
-   * @defaultValue a silent logger
+   * Logger: pino, or anything with pino's `debug/info/warn/error(obj, msg)` and `child(bindings)`.
+   *
+   * What ts-kcl logs: `info` for the worker's life (started, stopped) and lease moves (taken, stolen, lost,
+   * released); `warn` for failures it retries (renewals, fetches, processor errors under a retry policy, CloudWatch
+   * publishing); `error` for what needs a person (a processor that keeps failing, unexpected errors); `debug` for
+   * detail. Errors are passed as `err` (pino's standard key). Shard-level lines come from child loggers bound to
+   * `{ shardId }` (and components to `{ component }`).
+   *
+   * What it never logs: credentials (access key, secret, session token — not even inside an AWS SDK error) and
+   * record payloads (`data` bytes, at any level). Record metadata such as sequence numbers and shard ids may appear.
+   * @defaultValue a silent logger (the library says nothing unless given one)
    */
   logger?: Logger;
+  /**
+   * Metrics backend and level.
+   * @defaultValue { backend: 'none' }
+   */
+  metrics?: MetricsOptions;
+  /**
+   * Health and metrics HTTP endpoint (opt-in).
+   * @defaultValue undefined (no HTTP server)
+   */
+  http?: HttpOptions;
   /**
    * Time source; tests inject a fake one.
    * @defaultValue the system clock

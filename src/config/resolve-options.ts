@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { ShardRecordProcessorFactory } from '../processor/types.js';
+import { resolveHttp, resolveMetrics, type ResolvedHttp, type ResolvedMetrics } from './resolve-observability.js';
 import type {
   EndpointOptions,
   InitialPosition,
@@ -63,6 +64,7 @@ export interface ResolvedOptions {
   credentials: StaticCredentials | undefined;
   kinesisClient: SchedulerOptions['kinesisClient'];
   dynamoDbClient: SchedulerOptions['dynamoDbClient'];
+  cloudWatchClient: SchedulerOptions['cloudWatchClient'];
   endpoints: Readonly<EndpointOptions>;
   initialPosition: InitialPosition;
   retrieval: ResolvedPolling | ResolvedFanOut;
@@ -73,13 +75,16 @@ export interface ResolvedOptions {
   callProcessRecordsEvenForEmptyRecordList: boolean;
   logger: Logger;
   clock: Clock;
+  metrics: ResolvedMetrics;
+  /** `undefined`: no HTTP endpoint. */
+  http: ResolvedHttp | undefined;
 }
 
 const TOP_KEYS = [
   'applicationName', 'streamName', 'streamArn', 'processorFactory', 'workerId', 'region', 'credentials',
   'kinesisClient', 'dynamoDbClient', 'endpoints', 'initialPosition', 'retrieval', 'leases',
   'shardSyncIntervalMillis', 'parentShardPollIntervalMillis', 'onProcessingError',
-  'callProcessRecordsEvenForEmptyRecordList', 'logger', 'clock',
+  'callProcessRecordsEvenForEmptyRecordList', 'logger', 'clock', 'cloudWatchClient', 'metrics', 'http',
 ] as const;
 const LEASE_KEYS = [
   'tableName', 'failoverTimeMillis', 'epsilonMillis', 'takerIntervalMillis', 'maxLeasesForWorker',
@@ -207,6 +212,7 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
   }
   sdkClient(o.kinesisClient, 'kinesisClient');
   sdkClient(o.dynamoDbClient, 'dynamoDbClient');
+  sdkClient(o.cloudWatchClient, 'cloudWatchClient');
 
   // The AWS SDK annotates a credentials object it has used with `$source` (feature tracking): the same
   // object may well have been given to the application's own SDK clients first.
@@ -252,6 +258,7 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
     credentials,
     kinesisClient: o.kinesisClient as ResolvedOptions['kinesisClient'],
     dynamoDbClient: o.dynamoDbClient as ResolvedOptions['dynamoDbClient'],
+    cloudWatchClient: o.cloudWatchClient as ResolvedOptions['cloudWatchClient'],
     endpoints: Object.freeze(endpoints),
     initialPosition: initialPosition(o.initialPosition),
     retrieval,
@@ -262,6 +269,8 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
     callProcessRecordsEvenForEmptyRecordList: bool(o.callProcessRecordsEvenForEmptyRecordList, 'callProcessRecordsEvenForEmptyRecordList', false),
     logger: logger as Logger,
     clock: clock as Clock,
+    metrics: resolveMetrics(o.metrics, applicationName),
+    http: resolveHttp(o.http, leases.renewIntervalMillis),
   };
   return Object.freeze(resolved);
 }

@@ -21,6 +21,7 @@ import { ShardSyncer } from '../shards/shard-syncer.js';
 import { PeriodicTask } from '../util/periodic-task.js';
 import { retry } from '../util/retry.js';
 import type { SchedulerEvents } from './scheduler-events.js';
+import { SchedulerObservability } from './scheduler-observability.js';
 
 interface RunningConsumer {
   consumer: ShardConsumer;
@@ -34,6 +35,8 @@ interface RunningConsumer {
  */
 export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly options: Readonly<ResolvedOptions>;
+  /** Metrics, health and readiness, and the HTTP endpoint (`options.metrics`, `options.http`). */
+  readonly observability: SchedulerObservability;
   private kinesisClient: KinesisClient | undefined;
   private dynamoClient: DynamoDBClient | undefined;
   private kinesis: KinesisApi | undefined;
@@ -52,6 +55,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   constructor(options: SchedulerOptions) {
     super();
     this.options = resolveOptions(options);
+    this.observability = new SchedulerObservability(this, this.options);
   }
 
   get workerId(): string {
@@ -67,16 +71,17 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   async start(): Promise<void> {
     if (this.started) throw new InvalidStateError('Scheduler.start() was already called');
     this.started = true;
+    await this.observability.start();
     const o = this.options;
     const log = o.logger;
     const settings = { region: o.region, credentials: o.credentials };
     this.kinesisClient = o.kinesisClient ?? createKinesisClient({ ...settings, endpoint: o.endpoints.kinesis });
     this.dynamoClient = o.dynamoDbClient ?? createDynamoDbClient({ ...settings, endpoint: o.endpoints.dynamodb });
     this.kinesis = new KinesisApi(this.kinesisClient);
-    const store = new DynamoDbLeaseStore(new DynamoDbApi(this.dynamoClient), o.leases.tableName, {
+    const store = this.observability.instrumentLeaseStore(new DynamoDbLeaseStore(new DynamoDbApi(this.dynamoClient), o.leases.tableName, {
       consistentReads: o.leases.consistentReads,
       clock: o.clock,
-    });
+    }));
     this.store = store;
 
     this.stream = o.streamArn ? { streamArn: o.streamArn } : { streamName: o.streamName! };
@@ -147,6 +152,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       logger: log.child({ component: 'leases' }),
     });
     this.coordinator = coordinator;
+    this.observability.attachLeaseCoordinator(coordinator);
     coordinator.on('acquired', ({ lease, concurrencyToken, stolen }) => {
       this.emit('leaseAcquired', { leaseKey: lease.leaseKey, shardId: shardIdOf(lease), stolen });
       this.startConsumer(lease, concurrencyToken);
@@ -180,7 +186,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       shardId,
       streamName: this.streamName,
       lease,
-      processor: o.processorFactory({ shardId, streamName: this.streamName }),
+      processor: this.observability.instrumentProcessor(o.processorFactory({ shardId, streamName: this.streamName }), shardId),
       onProcessingError: o.onProcessingError,
       callProcessRecordsEvenForEmptyRecordList: o.callProcessRecordsEvenForEmptyRecordList,
       parentShardPollIntervalMillis: o.parentShardPollIntervalMillis,
@@ -257,6 +263,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       maxPrefetchBytes: o.retrieval.maxPrefetchBytes,
       hashKeyRange: lease.hashKeyRange,
       filterOffRangeSubRecords: o.retrieval.filterOffRangeSubRecords,
+      onFetch: this.observability.fetchListener(shardIdOf(lease)),
       clock: o.clock,
       logger,
     });
@@ -303,6 +310,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    */
   async startGracefulShutdown(timeoutMillis = 30_000): Promise<boolean> {
     if (!this.started || this.stopped) return true;
+    this.observability.stopping();
     await this.coordinator?.stopTaking();
     await this.shardSyncTask?.stop();
     await this.cleanupTask?.stop();
@@ -328,6 +336,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private async shutdownInternal(graceful: boolean): Promise<void> {
     if (!this.started || this.stopped) return;
     this.stopped = true;
+    this.observability.stopping();
     await this.coordinator?.stopTaking();
     await this.shardSyncTask?.stop();
     await this.cleanupTask?.stop();
@@ -338,6 +347,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     await this.fanOut?.shutdown();
     if (!this.options.kinesisClient) this.kinesisClient?.destroy();
     if (!this.options.dynamoDbClient) this.dynamoClient?.destroy();
+    await this.observability.stop();
     this.options.logger.info({ workerId: this.options.workerId, graceful }, 'worker stopped');
     this.emit('shutdown', { graceful });
   }

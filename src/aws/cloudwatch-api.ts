@@ -1,0 +1,59 @@
+import { CloudWatchClient, PutMetricDataCommand, type MetricDatum as SdkMetricDatum, type StandardUnit } from '@aws-sdk/client-cloudwatch';
+import { http1Handler, type ClientSettings } from './clients.js';
+import { mapAwsError } from './map-error.js';
+
+/** One CloudWatch datum as a statistic set (what a buffered publisher sends), in SDK-free types. */
+export interface CloudWatchDatum {
+  metricName: string;
+  /** Name → value; at most 30 per datum. */
+  dimensions: Readonly<Record<string, string>>;
+  timestamp: Date;
+  unit: 'Count' | 'Bytes' | 'Milliseconds';
+  sampleCount: number;
+  sum: number;
+  minimum: number;
+  maximum: number;
+}
+
+/**
+ * PutMetricData limits (CloudWatch API reference, as of 2025): at most 1000 datums per call and 1 MB per request
+ * (the SDK gzips larger bodies), 30 dimensions per datum, values within ±2^360.
+ */
+export const PUT_METRIC_DATA_MAX_DATUMS = 1000;
+export const PUT_METRIC_DATA_MAX_BYTES = 1_000_000;
+
+/** Creates a CloudWatch client; with an `endpoint` (a local endpoint in tests) it uses HTTP/1.1 keep-alive. */
+export function createCloudWatchClient(settings: ClientSettings): CloudWatchClient {
+  return new CloudWatchClient({
+    region: settings.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(settings.endpoint ? { endpoint: settings.endpoint, requestHandler: http1Handler(8) } : {}),
+    ...(settings.credentials ? { credentials: settings.credentials } : {}),
+    maxAttempts: 2,
+  });
+}
+
+/** The one CloudWatch call ts-kcl makes. Failures are `KclError`s (see `mapAwsError`). */
+export class CloudWatchApi {
+  constructor(private readonly client: CloudWatchClient) {}
+
+  async putMetricData(namespace: string, data: readonly CloudWatchDatum[]): Promise<void> {
+    const metricData: SdkMetricDatum[] = data.map((d) => ({
+      MetricName: d.metricName,
+      Dimensions: Object.entries(d.dimensions).map(([Name, Value]) => ({ Name, Value })),
+      Timestamp: d.timestamp,
+      Unit: d.unit satisfies StandardUnit,
+      StatisticValues: { SampleCount: d.sampleCount, Sum: d.sum, Minimum: d.minimum, Maximum: d.maximum },
+    }));
+    try {
+      await this.client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: metricData }));
+    } catch (error) {
+      throw mapAwsError(error, `CloudWatch.PutMetricData(${namespace}, ${data.length} datums)`);
+    }
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+}
+
+export type { CloudWatchClient };

@@ -1,0 +1,43 @@
+import { CloudWatchApi, createCloudWatchClient, type CloudWatchClient } from '../aws/cloudwatch-api.js';
+import type { StaticCredentials } from '../aws/clients.js';
+import type { ResolvedMetrics } from '../config/resolve-observability.js';
+import type { Logger } from '../util/logger.js';
+import { CloudWatchMetrics } from './cloudwatch-metrics.js';
+import type { MetricsSink } from './metrics-sink.js';
+import { NoopMetrics } from './noop-metrics.js';
+import { PrometheusMetrics } from './prometheus-metrics.js';
+
+export interface MetricsSinkContext {
+  region: string;
+  credentials: StaticCredentials | undefined;
+  /** `endpoints.cloudwatch` */
+  endpoint: string | undefined;
+  /** An injected client (kept open at close: it belongs to the application). */
+  cloudWatchClient: CloudWatchClient | undefined;
+  logger: Logger;
+}
+
+/** The backend the options ask for. A CloudWatch client built here is destroyed when the sink closes. */
+export function createMetricsSink(m: ResolvedMetrics, context: MetricsSinkContext): MetricsSink {
+  if (m.level === 'NONE') return new NoopMetrics();
+  switch (m.backend) {
+    case 'none':
+      return new NoopMetrics();
+    case 'custom':
+      return m.sink!;
+    case 'prometheus':
+      return new PrometheusMetrics(m.registry ? { registry: m.registry } : {});
+    case 'cloudwatch': {
+      const client =
+        context.cloudWatchClient ?? createCloudWatchClient({ region: context.region, credentials: context.credentials, endpoint: context.endpoint });
+      return new CloudWatchMetrics({
+        api: new CloudWatchApi(client),
+        namespace: m.namespace,
+        bufferMillis: m.bufferMillis,
+        maxQueueSize: m.maxQueueSize,
+        logger: context.logger,
+        ...(context.cloudWatchClient ? {} : { onClose: () => client.destroy() }),
+      });
+    }
+  }
+}
