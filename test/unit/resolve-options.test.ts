@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
 import { resolveOptions } from '../../src/config/resolve-options.js';
 import type { SchedulerOptions } from '../../src/config/options.js';
 import { ConfigError } from '../../src/errors.js';
@@ -135,5 +136,50 @@ describe('resolveOptions', () => {
       assert.equal(e.key, 'credentials.secretAccessKey');
       assert.ok(!e.message.includes('AKIDSECRET'));
     }
+  });
+});
+
+describe('resolveOptions: metrics, http, cloudWatchClient', () => {
+  it('defaults: no metrics backend (level DETAILED, namespace = application, 10 s buffer), no HTTP endpoint', () => {
+    const r = resolveOptions(base);
+    assert.deepEqual(r.metrics, { backend: 'none', sink: undefined, level: 'DETAILED', namespace: 'orders-app', bufferMillis: 10_000, maxQueueSize: 10_000, registry: undefined });
+    assert.equal(r.http, undefined);
+    assert.equal(r.cloudWatchClient, undefined);
+  });
+
+  it('keeps given values; a custom sink; http defaults host 0.0.0.0 and the renewal interval as event-loop limit', () => {
+    const registry = new Registry();
+    const r = resolveOptions({ ...base, metrics: { backend: 'prometheus', level: 'SUMMARY', registry }, http: { port: 0 } });
+    assert.equal(r.metrics.backend, 'prometheus');
+    assert.equal(r.metrics.level, 'SUMMARY');
+    assert.equal(r.metrics.registry, registry);
+    assert.deepEqual(r.http, { port: 0, host: '0.0.0.0', maxEventLoopDelayMillis: 3308 });
+    const sink = { record() {} };
+    const c = resolveOptions({ ...base, metrics: { backend: sink, namespace: 'KCL/orders', bufferMillis: 500 }, http: { port: 9464, host: '127.0.0.1', maxEventLoopDelayMillis: 500 } });
+    assert.equal(c.metrics.backend, 'custom');
+    assert.equal(c.metrics.sink, sink);
+    assert.equal(c.metrics.namespace, 'KCL/orders');
+    assert.equal(c.metrics.bufferMillis, 500);
+    assert.deepEqual(c.http, { port: 9464, host: '127.0.0.1', maxEventLoopDelayMillis: 500 });
+    const client = { send() {} };
+    assert.equal(resolveOptions({ ...base, cloudWatchClient: client as never }).cloudWatchClient, client);
+  });
+
+  it('fails fast naming the key', () => {
+    failsOn({ ...base, metrics: { backend: 'statsd' } }, 'metrics.backend');
+    failsOn({ ...base, metrics: { level: 'VERBOSE' } }, 'metrics.level');
+    failsOn({ ...base, metrics: { namespace: 'AWS/Kinesis' } }, 'metrics.namespace');
+    failsOn({ ...base, metrics: { namespace: ':x' } }, 'metrics.namespace');
+    failsOn({ ...base, metrics: { bufferMillis: 1.5 } }, 'metrics.bufferMillis');
+    failsOn({ ...base, metrics: { maxQueueSize: 0 } }, 'metrics.maxQueueSize');
+    failsOn({ ...base, metrics: { backend: 'cloudwatch', registry: new Registry() } }, 'metrics.registry');
+    failsOn({ ...base, metrics: { backend: 'prometheus', registry: {} } }, 'metrics.registry');
+    failsOn({ ...base, metrics: { bufferTime: 1 } }, 'metrics.bufferTime');
+    failsOn({ ...base, metrics: 'cloudwatch' }, 'metrics');
+    failsOn({ ...base, http: {} }, 'http.port');
+    failsOn({ ...base, http: { port: 70_000 } }, 'http.port');
+    failsOn({ ...base, http: { port: 1, host: '' } }, 'http.host');
+    failsOn({ ...base, http: { port: 1, tls: true } }, 'http.tls');
+    failsOn({ ...base, cloudWatchClient: {} }, 'cloudWatchClient');
   });
 });
