@@ -116,7 +116,9 @@ export class FanOutHttp2Handler extends NodeHttp2Handler {
   private ping(session: Http2Session): void {
     if (session.destroyed || session.closed) return;
     const deadline = setTimeout(() => {
-      session.destroy(Object.assign(new Error(`HTTP/2 PING unanswered for ${this.pingTimeoutMillis} ms`), { code: 'ERR_HTTP2_PING_TIMEOUT' }));
+      // A TimeoutError (retriable NetworkError once mapped) for every stream of the session.
+      const error = Object.assign(new Error(`HTTP/2 PING unanswered for ${this.pingTimeoutMillis} ms`), { name: 'TimeoutError', code: 'ERR_HTTP2_PING_TIMEOUT' });
+      session.destroy(error);
     }, this.pingTimeoutMillis);
     deadline.unref();
     const sent = session.ping((error) => {
