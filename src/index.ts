@@ -10,6 +10,8 @@ export { CloudWatchMetrics, type CloudWatchMetricsOptions } from './metrics/clou
 export { PrometheusMetrics, type PrometheusMetricsOptions } from './metrics/prometheus-metrics.js';
 export { prometheusName } from './metrics/prometheus-names.js';
 export type { HealthReport, ReadinessReport } from './observability/worker-health.js';
+export { LeaseTableInspector } from './coordinator/lease-table-status.js';
+export type { LeaseTableInspectorOptions, LeaseTableStatus, LeaseStatus, LeaseState, ShardLag } from './coordinator/lease-table-status.js';
 export type {
   SchedulerOptions,
   InitialPosition,

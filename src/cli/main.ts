@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { multilangCommand } from './multilang-command.js';
+import { statusCommand } from './status-command.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -12,6 +13,7 @@ const program = new Command('ts-kcl')
   .showHelpAfterError();
 
 program.addCommand(multilangCommand());
+program.addCommand(statusCommand());
 // `status` and `demo` are added here the same way: program.addCommand(statusCommand()); …
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,134 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { LeaseTableInspector, type LeaseTableInspectorOptions, type LeaseTableStatus } from '../index.js';
+import { formatStatus } from './status-format.js';
+
+interface StatusOptions {
+  table?: string;
+  stream?: string;
+  lag: boolean;
+  region?: string;
+  dynamodbEndpoint?: string;
+  kinesisEndpoint?: string;
+  json?: boolean;
+  wide?: boolean;
+  watch?: number | true;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0.2 && n <= 3600)) throw new InvalidArgumentError('expected seconds between 0.2 and 3600');
+  return n;
+}
+
+/** `ts-kcl status <application>`: the lease table as operators need it, once or refreshed (`--watch`). */
+export function statusCommand(): Command {
+  return new Command('status')
+    .summary('show the lease table: who owns which shard, checkpoints, handoffs and each shard’s lag')
+    .description(
+      'Reads the lease table (read-only) and prints one row per shard: state, owner, lease counter, checkpoint, ' +
+        'parents/children and graceful-handoff state. With a stream (--stream, or multi-stream leases) it also ' +
+        'measures each shard’s lag: one GetShardIterator after the checkpoint and one GetRecords with Limit 1, ' +
+        'giving the age of the oldest record not yet checkpointed and MillisBehindLatest (this uses the shard’s ' +
+        'GetRecords allowance once per refresh). Credentials come from the AWS SDK’s default chain.',
+    )
+    .argument('[application]', 'the application name (the default lease table name)')
+    .option('-t, --table <name>', 'lease table name (default: the application name)')
+    .option('-s, --stream <name-or-arn>', 'the stream, to measure each shard’s lag')
+    .option('--no-lag', 'do not call Kinesis (lease table only)')
+    .option('--region <region>', 'AWS region (default: AWS_REGION, else us-east-1)')
+    .option('--dynamodb-endpoint <url>', 'DynamoDB endpoint (local emulators, VPC endpoints)')
+    .option('--kinesis-endpoint <url>', 'Kinesis endpoint')
+    .option('--json', 'print JSON (one document per refresh with --watch)')
+    .option('--wide', 'full sequence numbers')
+    .option('-w, --watch [seconds]', 'refresh every N seconds (default 5) until interrupted', seconds)
+    .action(async (application: string | undefined, options: StatusOptions, command: Command) => {
+      const tableName = options.table ?? application;
+      if (tableName === undefined) command.error('error: name the application (or --table <name>)');
+      process.exitCode = await runStatus(tableName, options);
+    });
+}
+
+async function runStatus(tableName: string, o: StatusOptions): Promise<number> {
+  const config: LeaseTableInspectorOptions = { tableName, lag: o.lag };
+  if (o.region !== undefined) config.region = o.region;
+  if (o.stream !== undefined) config.stream = o.stream.startsWith('arn:') ? { streamArn: o.stream } : { streamName: o.stream };
+  if (o.dynamodbEndpoint !== undefined || o.kinesisEndpoint !== undefined) {
+    config.endpoints = {
+      ...(o.dynamodbEndpoint !== undefined ? { dynamodb: o.dynamodbEndpoint } : {}),
+      ...(o.kinesisEndpoint !== undefined ? { kinesis: o.kinesisEndpoint } : {}),
+    };
+  }
+  if (o.stream === undefined) config.lag = false;
+  const inspector = new LeaseTableInspector(config);
+  try {
+    if (o.watch === undefined) {
+      const status = await inspector.read();
+      process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, { wide: o.wide ?? false }));
+      return 0;
+    }
+    await watch(inspector, tableName, o, o.watch === true ? 5 : o.watch);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`error: ${describe(error, tableName)}\n`);
+    return 1;
+  } finally {
+    inspector.close();
+  }
+}
+
+/** Refreshes until SIGINT/SIGTERM; tracks when each lease counter was last seen moving. */
+async function watch(inspector: LeaseTableInspector, tableName: string, o: StatusOptions, intervalSeconds: number): Promise<void> {
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const seen = new Map<string, { counter: number; since: number; moved: boolean }>();
+  const tty = process.stdout.isTTY;
+  try {
+    while (!stop.signal.aborted) {
+      let frame: string;
+      try {
+        const status = await inspector.read();
+        const moved = track(seen, status, Date.now());
+        frame = o.json ? `${JSON.stringify(status)}\n` : formatStatus(status, { wide: o.wide ?? false, sinceCounterMoved: moved });
+      } catch (error) {
+        frame = `error: ${describe(error, tableName)}\n`;
+      }
+      process.stdout.write(tty && !o.json ? `\x1b[H\x1b[2J${frame}` : o.json ? frame : `${frame}\n`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, intervalSeconds * 1000);
+        stop.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        }, { once: true });
+      });
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function track(seen: Map<string, { counter: number; since: number; moved: boolean }>, status: LeaseTableStatus, now: number): Map<string, { millis: number; atLeast: boolean }> {
+  const out = new Map<string, { millis: number; atLeast: boolean }>();
+  const present = new Set<string>();
+  for (const l of status.leases) {
+    present.add(l.leaseKey);
+    const prev = seen.get(l.leaseKey);
+    if (prev === undefined) {
+      seen.set(l.leaseKey, { counter: l.counter, since: now, moved: false });
+      continue;
+    }
+    if (prev.counter !== l.counter) seen.set(l.leaseKey, { counter: l.counter, since: now, moved: true });
+    const entry = seen.get(l.leaseKey)!;
+    out.set(l.leaseKey, { millis: now - entry.since, atLeast: !entry.moved });
+  }
+  for (const key of [...seen.keys()]) if (!present.has(key)) seen.delete(key);
+  return out;
+}
+
+function describe(error: unknown, tableName: string): string {
+  const name = (error as { code?: unknown }).code;
+  if (name === 'KCL_RESOURCE_NOT_FOUND') return `lease table ${tableName} not found (${(error as Error).message})`;
+  return error instanceof Error ? error.message : String(error);
+}
