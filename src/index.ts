@@ -38,6 +38,7 @@ export type {
   ChildShardInfo,
 } from './processor/types.js';
 export { ExtendedSequenceNumber } from './checkpoint/extended-sequence-number.js';
+export { createFanOutHttp2Handler, FanOutHttp2Handler, type FanOutHttp2HandlerOptions } from './aws/fanout-http2.js';
 export { RecordAggregator } from './retrieval/kpl/aggregator.js';
 export type { UserRecord, AggregatedRecord, RecordAggregatorOptions } from './retrieval/kpl/aggregator.js';
 export {
