@@ -32,9 +32,15 @@ export function createCloudWatchClient(settings: ClientSettings): CloudWatchClie
   });
 }
 
-/** The one CloudWatch call ts-kcl makes. Failures are `KclError`s (see `mapAwsError`). */
+/**
+ * The one CloudWatch call ts-kcl makes. Failures are `KclError`s (see `mapAwsError`); a call that gets no answer
+ * within `timeoutMillis` is aborted, so a hanging endpoint never holds up a flush (or shutdown) for long.
+ */
 export class CloudWatchApi {
-  constructor(private readonly client: CloudWatchClient) {}
+  constructor(
+    private readonly client: CloudWatchClient,
+    private readonly timeoutMillis = 5_000,
+  ) {}
 
   async putMetricData(namespace: string, data: readonly CloudWatchDatum[]): Promise<void> {
     const metricData: SdkMetricDatum[] = data.map((d) => ({
@@ -45,7 +51,9 @@ export class CloudWatchApi {
       StatisticValues: { SampleCount: d.sampleCount, Sum: d.sum, Minimum: d.minimum, Maximum: d.maximum },
     }));
     try {
-      await this.client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: metricData }));
+      await this.client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: metricData }), {
+        abortSignal: AbortSignal.timeout(this.timeoutMillis),
+      });
     } catch (error) {
       throw mapAwsError(error, `CloudWatch.PutMetricData(${namespace}, ${data.length} datums)`);
     }

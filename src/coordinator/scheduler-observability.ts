@@ -107,15 +107,13 @@ export class SchedulerObservability {
     });
   }
 
-  /** Hook: the lease coordinator's take rounds feed `TakeLeases` metrics. */
+  /** Hook: the lease coordinator's take rounds feed `TakeLeases` metrics (the round's view of the fleet). */
   attachLeaseCoordinator(coordinator: LeaseCoordinator): void {
     coordinator.on('takeRound', (round) => {
       const scope = this.workerScope.take;
       const d = round.decision;
       scope.outcome('Success', true);
-      scope.count('TakenLeases', round.taken.length + round.stolen.length);
       if (!scope.emits('DETAILED')) return;
-      scope.count('StolenLeases', round.stolen.length, 'DETAILED');
       scope.gauge('NumWorkers', d.numWorkers, 'DETAILED');
       scope.gauge('TotalLeases', round.leases.length, 'DETAILED');
       scope.gauge('ExpiredLeases', d.available, 'DETAILED');
@@ -180,6 +178,9 @@ export class SchedulerObservability {
     });
     s.on('leaseAcquired', ({ leaseKey, shardId, stolen }) => {
       this.held.add(leaseKey);
+      // Counted per acquisition, not per taker round: a graceful handoff completes outside the round that began it.
+      this.workerScope.take.count('TakenLeases', 1);
+      if (stolen) this.workerScope.take.count('StolenLeases', 1, 'DETAILED');
       this.workerScope.renew.gauge('CurrentLeases', this.held.size);
       const from = this.previousOwners.get(leaseKey);
       this.previousOwners.delete(leaseKey);
