@@ -299,8 +299,8 @@ export interface SchedulerOptions {
   /**
    * Logger: pino, or anything with pino's `debug/info/warn/error(obj, msg)` and `child(bindings)`.
    *
-   * What ts-kcl logs: `info` for the worker's life (started, stopped) and lease moves (taken, stolen, lost,
-   * released); `warn` for failures it retries (renewals, fetches, processor errors under a retry policy, CloudWatch
+   * What ts-kcl logs: `info` for the worker's life (started, stopped), lease moves (steals, losses, handoffs) and
+   * lease-table changes (leases created and deleted); `warn` for failures it retries (renewals, fetches, processor errors under a retry policy, CloudWatch
    * publishing); `error` for what needs a person (a processor that keeps failing, unexpected errors); `debug` for
    * detail. Errors are passed as `err` (pino's standard key). Shard-level lines come from child loggers bound to
    * `{ shardId }` (and components to `{ component }`).
