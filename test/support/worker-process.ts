@@ -150,11 +150,14 @@ const scheduler = new Scheduler({
     ...(config.takerIntervalMillis !== undefined ? { takerIntervalMillis: config.takerIntervalMillis } : {}),
     ...(config.maxLeasesToStealAtOneTime !== undefined ? { maxLeasesToStealAtOneTime: config.maxLeasesToStealAtOneTime } : {}),
   },
-  retrieval: {
-    mode: 'polling',
-    idleTimeBetweenReadsMillis: config.idleTimeBetweenReadsMillis ?? 100,
-    ...(config.maxRecords !== undefined ? { maxRecords: config.maxRecords } : {}),
-  },
+  retrieval:
+    config.retrievalMode === 'fanout'
+      ? { mode: 'fanout' }
+      : {
+          mode: 'polling',
+          idleTimeBetweenReadsMillis: config.idleTimeBetweenReadsMillis ?? 100,
+          ...(config.maxRecords !== undefined ? { maxRecords: config.maxRecords } : {}),
+        },
   ...(config.onProcessingError ? { onProcessingError: config.onProcessingError } : {}),
   logger: stderrLogger({}),
 });

@@ -13,6 +13,8 @@ export interface WorkerConfig {
   takerIntervalMillis?: number;
   /** @defaultValue the library's (1) */
   maxLeasesToStealAtOneTime?: number;
+  /** `fanout`: enhanced fan-out (subscriptions over HTTP/1.1 against the emulator). @defaultValue 'polling' */
+  retrievalMode?: 'polling' | 'fanout';
   /** @defaultValue 100 */
   idleTimeBetweenReadsMillis?: number;
   /** @defaultValue the library's (10000) */
