@@ -101,8 +101,10 @@ export class SchedulerObservability {
       renewalAnswered: () => this.health.renewalSucceeded(now()),
       tableAnswered: () => this.health.tableAnswered(now()),
       taken: (leaseKey, previousOwner) => {
-        if (previousOwner !== undefined && previousOwner !== this.options.workerId) this.previousOwners.set(leaseKey, previousOwner);
-        else this.previousOwners.delete(leaseKey);
+        // Taking a lease already ours completes a graceful handoff: keep the owner it was started from.
+        if (previousOwner === this.options.workerId) return;
+        if (previousOwner === undefined) this.previousOwners.delete(leaseKey);
+        else this.previousOwners.set(leaseKey, previousOwner);
       },
     });
   }

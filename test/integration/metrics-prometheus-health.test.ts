@@ -72,10 +72,24 @@ describe('Prometheus metrics and health endpoints (kinesalite + dynalite)', () =
     const log = new DeliveryLog();
     const a = new Scheduler(options(streamName, app, 'worker-a', log));
     const b = new Scheduler(options(streamName, app, 'worker-b', log));
+    const stolen: string[] = [];
+    const order: string[] = [];
+    b.on('leaseAcquired', ({ shardId, stolen: s }) => void order.push(`acquired ${shardId} ${s}`));
+    b.on('leaseStolen', ({ shardId, from }) => {
+      stolen.push(`${shardId} from ${from}`);
+      order.push(`stolen ${shardId}`);
+    });
     await a.start();
     await b.start();
     try {
       await waitFor(() => a.heldLeaseKeys.length === 2 && b.heldLeaseKeys.length === 2, 20_000, 'two leases each');
+      // b joined after a had taken all four: it stole two, each reported after its leaseAcquired.
+      assert.deepEqual(stolen.map((x) => x.replace(/^\S+ /, '')), ['from worker-a', 'from worker-a']);
+      for (const x of stolen) {
+        const shardId = x.split(' ')[0]!;
+        const acquiredAt = order.indexOf(`acquired ${shardId} true`);
+        assert.ok(acquiredAt >= 0 && acquiredAt < order.indexOf(`stolen ${shardId}`), order.join('; '));
+      }
       await produce(admin, streamName, 400);
       await waitFor(() => log.uniqueKeys().size === 400, 20_000, 'all records');
       await new Promise((r) => setTimeout(r, 600)); // a renewal round and a sampler tick
