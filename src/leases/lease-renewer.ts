@@ -170,7 +170,12 @@ export class LeaseRenewer {
       if (h === undefined || h.concurrencyToken !== token) {
         throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: this worker no longer holds the lease`);
       }
-      const result = await this.store.updateCheckpoint(h.lease, update);
+      let result = await this.store.updateCheckpoint(h.lease, update);
+      // A graceful handoff toward another worker changes the owner without a counter bump: adopt it (we are the
+      // checkpoint owner, which is exactly who should write this checkpoint) and write again.
+      if (!result.ok && result.reason === 'conflict' && (await this.adoptAfterConflict(h))) {
+        result = await this.store.updateCheckpoint(h.lease, update);
+      }
       if (!result.ok) {
         if (this.held.get(leaseKey) === h) this.lose(leaseKey, h, 'checkpoint-conflict');
         throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: the lease was taken by another worker or deleted`);
