@@ -206,6 +206,26 @@ export interface EndpointOptions {
   cloudwatch?: string;
 }
 
+/** One stream of a multi-stream application (`streams`). */
+export interface StreamConfig {
+  /** The stream by name (in the client's account and region). One of `streamName` / `streamArn` is required. */
+  streamName?: string;
+  /** The stream by ARN (wins over `streamName`; may be in another account). */
+  streamArn?: string;
+  /**
+   * Where this stream's shards without a checkpoint start.
+   * @defaultValue the top-level `initialPosition`
+   */
+  initialPosition?: InitialPosition;
+}
+
+/**
+ * Returns the streams to consume now; polled every `streamTrackerIntervalMillis` (Java KCL's `StreamTracker`).
+ * A stream that appears is picked up, one that disappears stops being consumed (see
+ * `formerStreamLeasesDeletionDelayMillis`). A throwing or rejecting tracker keeps the current list.
+ */
+export type StreamTrackerFunction = () => readonly StreamConfig[] | Promise<readonly StreamConfig[]>;
+
 /** What to do when `processRecords` throws. */
 export type ProcessingErrorPolicy = 'retry' | 'skip' | 'release';
 
@@ -214,7 +234,7 @@ export interface SchedulerOptions {
   /** Application name: default lease table name and consumer name. Required. */
   applicationName: string;
   /**
-   * Stream to consume, by name. One of `streamName` / `streamArn` is required.
+   * Stream to consume, by name. One of `streamName` / `streamArn` / `streams` is required.
    * @defaultValue undefined
    */
   streamName?: string;
@@ -223,6 +243,27 @@ export interface SchedulerOptions {
    * @defaultValue undefined
    */
   streamArn?: string;
+  /**
+   * Multi-stream: the streams one application consumes with one lease table, as a list or a function polled every
+   * `streamTrackerIntervalMillis`. Excludes `streamName` / `streamArn`. Lease keys take Java KCL's multi-stream
+   * form `account:stream:creationEpoch:shardId` (with the `streamName` and `shardId` attributes); the account comes
+   * from the stream's ARN. A multi-stream application ignores single-stream leases in its table and a single-stream
+   * application ignores multi-stream leases (both log a warning), as with Java KCL, where switching modes makes the
+   * old leases invisible.
+   * @defaultValue undefined (single stream)
+   */
+  streams?: readonly StreamConfig[] | StreamTrackerFunction;
+  /**
+   * How often a `streams` function is polled.
+   * @defaultValue 60000
+   */
+  streamTrackerIntervalMillis?: number;
+  /**
+   * Leases of a stream that left `streams`: by default they are kept (adding the stream again continues from its
+   * checkpoints). With a value, each worker deletes them this long after it saw the stream go (unless it came back).
+   * @defaultValue undefined (kept)
+   */
+  formerStreamLeasesDeletionDelayMillis?: number;
   /** Creates one processor per shard consumer. Required. */
   processorFactory: ShardRecordProcessorFactory;
   /**

@@ -11,6 +11,7 @@ import type {
   InitialPosition,
   ProcessingErrorPolicy,
   SchedulerOptions,
+  StreamTrackerFunction,
 } from './options.js';
 
 export interface ResolvedPolling {
@@ -53,11 +54,28 @@ export interface ResolvedLeases {
   gracefulHandoffTimeoutMillis: number;
 }
 
+/** One stream of `streams`, validated. `key` identifies it across tracker polls (the ARN, else the name). */
+export interface ResolvedStreamConfig {
+  key: string;
+  stream: { streamName?: string; streamArn?: string };
+  initialPosition: InitialPosition;
+}
+/** Multi-stream settings; `list` for a fixed list, `tracker` for a polled function. */
+export interface ResolvedStreams {
+  list: readonly ResolvedStreamConfig[] | undefined;
+  tracker: StreamTrackerFunction | undefined;
+  trackerIntervalMillis: number;
+  /** `undefined`: a removed stream's leases are kept. */
+  formerStreamLeasesDeletionDelayMillis: number | undefined;
+}
+
 /** Options with every default filled in; frozen. */
 export interface ResolvedOptions {
   applicationName: string;
   streamName: string | undefined;
   streamArn: string | undefined;
+  /** `undefined`: single stream (`streamName` / `streamArn`). */
+  streams: ResolvedStreams | undefined;
   processorFactory: ShardRecordProcessorFactory;
   workerId: string;
   region: string;
@@ -85,6 +103,7 @@ const TOP_KEYS = [
   'kinesisClient', 'dynamoDbClient', 'endpoints', 'initialPosition', 'retrieval', 'leases',
   'shardSyncIntervalMillis', 'parentShardPollIntervalMillis', 'onProcessingError',
   'callProcessRecordsEvenForEmptyRecordList', 'logger', 'clock', 'cloudWatchClient', 'metrics', 'http',
+  'streams', 'streamTrackerIntervalMillis', 'formerStreamLeasesDeletionDelayMillis',
 ] as const;
 const LEASE_KEYS = [
   'tableName', 'failoverTimeMillis', 'epsilonMillis', 'takerIntervalMillis', 'maxLeasesForWorker',
@@ -165,16 +184,61 @@ function endpoint(value: unknown, key: string): string | undefined {
   return s;
 }
 
-function initialPosition(value: unknown): InitialPosition {
-  if (value === undefined) return 'LATEST';
+function initialPosition(value: unknown, key = 'initialPosition', fallback: InitialPosition = 'LATEST'): InitialPosition {
+  if (value === undefined) return fallback;
   if (value === 'LATEST' || value === 'TRIM_HORIZON') return value;
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const bag = objectAt(value, 'initialPosition', ['timestamp']);
+    const bag = objectAt(value, key, ['timestamp']);
     const ts = bag.timestamp;
     if (ts instanceof Date && !Number.isNaN(ts.getTime())) return { timestamp: ts };
-    throw new ConfigError('initialPosition.timestamp', `expected a valid Date, got ${describe(ts)}`);
+    throw new ConfigError(`${key}.timestamp`, `expected a valid Date, got ${describe(ts)}`);
   }
-  throw new ConfigError('initialPosition', `expected 'LATEST', 'TRIM_HORIZON' or { timestamp: Date }, got ${describe(value)}`);
+  throw new ConfigError(key, `expected 'LATEST', 'TRIM_HORIZON' or { timestamp: Date }, got ${describe(value)}`);
+}
+
+function resolveStreams(o: Bag, fallback: InitialPosition): ResolvedStreams | undefined {
+  const value = o.streams;
+  if (value === undefined) {
+    for (const k of ['streamTrackerIntervalMillis', 'formerStreamLeasesDeletionDelayMillis'] as const) {
+      if (o[k] !== undefined) throw new ConfigError(k, 'only applies with streams');
+    }
+    return undefined;
+  }
+  const isTracker = typeof value === 'function';
+  if (!isTracker && !Array.isArray(value)) {
+    throw new ConfigError('streams', `expected an array of { streamName | streamArn, initialPosition? } or a function returning one, got ${describe(value)}`);
+  }
+  const list = isTracker ? undefined : resolveStreamConfigs(value, 'streams', fallback);
+  if (list !== undefined && list.length === 0) throw new ConfigError('streams', 'expected at least one stream');
+  return {
+    list,
+    tracker: isTracker ? (value as StreamTrackerFunction) : undefined,
+    trackerIntervalMillis: int(o.streamTrackerIntervalMillis, 'streamTrackerIntervalMillis', 60_000, 100),
+    formerStreamLeasesDeletionDelayMillis:
+      o.formerStreamLeasesDeletionDelayMillis === undefined
+        ? undefined
+        : int(o.formerStreamLeasesDeletionDelayMillis, 'formerStreamLeasesDeletionDelayMillis', 0, 0),
+  };
+}
+
+/**
+ * Validates a list of `streams` entries (at construction, and each answer of a tracker function); `key` names the
+ * option in errors. Throws a `ConfigError` for a bad entry or a stream listed twice.
+ */
+export function resolveStreamConfigs(value: unknown, key: string, fallback: InitialPosition): ResolvedStreamConfig[] {
+  if (!Array.isArray(value)) throw new ConfigError(key, `expected an array of { streamName | streamArn, initialPosition? }, got ${describe(value)}`);
+  const seen = new Set<string>();
+  return value.map((entry: unknown, i) => {
+    const k = `${key}[${i}]`;
+    const bag = objectAt(entry, k, ['streamName', 'streamArn', 'initialPosition']);
+    const name = str(bag.streamName, `${k}.streamName`, STREAM_NAME, '1–128 characters of a-z A-Z 0-9 _ . -');
+    const arn = str(bag.streamArn, `${k}.streamArn`, STREAM_ARN, 'expected arn:aws:kinesis:<region>:<account>:stream/<name>');
+    if (name === undefined && arn === undefined) throw new ConfigError(`${k}.streamName`, 'one of streamName or streamArn is required');
+    const id = arn ?? name!;
+    if (seen.has(id)) throw new ConfigError(k, `stream ${id} is listed twice`);
+    seen.add(id);
+    return { key: id, stream: arn !== undefined ? { streamArn: arn } : { streamName: name! }, initialPosition: initialPosition(bag.initialPosition, `${k}.initialPosition`, fallback) };
+  });
 }
 
 function requestHandler(value: unknown, key: string): KinesisRequestHandler | undefined {
@@ -206,7 +270,14 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
   if (applicationName === undefined) throw new ConfigError('applicationName', 'is required');
   const streamName = str(o.streamName, 'streamName', STREAM_NAME, '1–128 characters of a-z A-Z 0-9 _ . -');
   const streamArn = str(o.streamArn, 'streamArn', STREAM_ARN, 'expected arn:aws:kinesis:<region>:<account>:stream/<name>');
-  if (streamName === undefined && streamArn === undefined) throw new ConfigError('streamName', 'one of streamName or streamArn is required');
+  const topInitialPosition = initialPosition(o.initialPosition);
+  const streams = resolveStreams(o, topInitialPosition);
+  if (streams !== undefined && (streamName !== undefined || streamArn !== undefined)) {
+    throw new ConfigError('streams', `excludes ${streamName !== undefined ? 'streamName' : 'streamArn'} (give the stream inside streams)`);
+  }
+  if (streams === undefined && streamName === undefined && streamArn === undefined) {
+    throw new ConfigError('streamName', 'one of streamName, streamArn or streams is required');
+  }
   if (typeof o.processorFactory !== 'function') {
     throw new ConfigError('processorFactory', `expected a function returning a ShardRecordProcessor, got ${describe(o.processorFactory)}`);
   }
@@ -235,6 +306,9 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
   }
 
   const retrieval = resolveRetrieval(o.retrieval, applicationName);
+  if (streams !== undefined && retrieval.mode === 'fanout' && retrieval.consumerArn !== undefined) {
+    throw new ConfigError('retrieval.consumerArn', 'names one stream\'s consumer; with streams, consumers are found or registered by consumerName');
+  }
   const leases = resolveLeases(o.leases, applicationName);
 
   const logger = o.logger ?? silentLogger;
@@ -250,6 +324,7 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
     applicationName,
     streamName,
     streamArn,
+    streams,
     processorFactory: o.processorFactory as ShardRecordProcessorFactory,
     workerId:
       str(o.workerId, 'workerId', /^[^\s]{1,256}$/, 'no whitespace, at most 256 characters') ??
@@ -260,7 +335,7 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
     dynamoDbClient: o.dynamoDbClient as ResolvedOptions['dynamoDbClient'],
     cloudWatchClient: o.cloudWatchClient as ResolvedOptions['cloudWatchClient'],
     endpoints: Object.freeze(endpoints),
-    initialPosition: initialPosition(o.initialPosition),
+    initialPosition: topInitialPosition,
     retrieval,
     leases,
     shardSyncIntervalMillis: int(o.shardSyncIntervalMillis, 'shardSyncIntervalMillis', 60_000, 100),

@@ -127,6 +127,38 @@ describe('resolveOptions', () => {
     failsOn(null, '');
   });
 
+  it('streams (multi-stream): a list or a tracker function, excluding streamName/streamArn, validated per entry', () => {
+    const { streamName: _single, ...noStream } = base;
+    const r = resolveOptions({ ...noStream, initialPosition: 'TRIM_HORIZON', streams: [{ streamName: 'a' }, { streamArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/b', initialPosition: 'LATEST' }] });
+    assert.deepEqual(r.streams?.list, [
+      { key: 'a', stream: { streamName: 'a' }, initialPosition: 'TRIM_HORIZON' },
+      { key: 'arn:aws:kinesis:us-east-1:123456789012:stream/b', stream: { streamArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/b' }, initialPosition: 'LATEST' },
+    ]);
+    assert.equal(r.streams?.trackerIntervalMillis, 60_000);
+    assert.equal(r.streams?.formerStreamLeasesDeletionDelayMillis, undefined, 'leases of removed streams kept by default');
+    const tracker = () => [{ streamName: 'a' }];
+    const t = resolveOptions({ ...noStream, streams: tracker, streamTrackerIntervalMillis: 500, formerStreamLeasesDeletionDelayMillis: 0 });
+    assert.equal(t.streams?.tracker, tracker);
+    assert.equal(t.streams?.list, undefined);
+    assert.equal(t.streams?.trackerIntervalMillis, 500);
+    assert.equal(t.streams?.formerStreamLeasesDeletionDelayMillis, 0);
+    assert.equal(resolveOptions(base).streams, undefined);
+    failsOn({ ...base, streams: [{ streamName: 'a' }] }, 'streams');
+    failsOn({ ...noStream, streams: 'a,b' }, 'streams');
+    failsOn({ ...noStream, streams: [] }, 'streams');
+    failsOn({ ...noStream, streams: [{ streamName: 'bad name!' }] }, 'streams[0].streamName');
+    failsOn({ ...noStream, streams: [{ streamName: 'a' }, {}] }, 'streams[1].streamName');
+    failsOn({ ...noStream, streams: [{ streamName: 'a' }, { streamName: 'a' }] }, 'streams[1]');
+    failsOn({ ...noStream, streams: [{ streamName: 'a', shards: 2 }] }, 'streams[0].shards');
+    failsOn({ ...noStream, streams: [{ streamName: 'a', initialPosition: 'EARLIEST' }] }, 'streams[0].initialPosition');
+    failsOn({ ...noStream, streams: tracker, streamTrackerIntervalMillis: 5 }, 'streamTrackerIntervalMillis');
+    failsOn({ ...noStream, streams: tracker, formerStreamLeasesDeletionDelayMillis: -1 }, 'formerStreamLeasesDeletionDelayMillis');
+    failsOn({ ...base, streamTrackerIntervalMillis: 500 }, 'streamTrackerIntervalMillis');
+    failsOn({ ...base, formerStreamLeasesDeletionDelayMillis: 500 }, 'formerStreamLeasesDeletionDelayMillis');
+    failsOn({ ...noStream, streams: tracker, retrieval: { mode: 'fanout', consumerArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/a/consumer/c:1' } }, 'retrieval.consumerArn');
+    failsOn({ ...noStream }, 'streamName');
+  });
+
   it('never puts a secret in an error message', () => {
     try {
       resolveOptions({ ...base, credentials: { accessKeyId: 'AKIDSECRET', secretAccessKey: '' } });
