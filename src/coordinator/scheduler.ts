@@ -2,36 +2,36 @@ import { EventEmitter } from 'node:events';
 import { createDynamoDbClient, createKinesisClient, type DynamoDBClient, type KinesisClient } from '../aws/clients.js';
 import { DynamoDbApi } from '../aws/dynamodb-api.js';
 import { KinesisApi } from '../aws/kinesis-api.js';
-import type { StreamRef } from '../aws/kinesis-types.js';
 import type { ExtendedSequenceNumber } from '../checkpoint/extended-sequence-number.js';
 import type { SchedulerOptions } from '../config/options.js';
 import { resolveOptions, type ResolvedOptions } from '../config/resolve-options.js';
-import { InvalidStateError, ResourceNotFoundError } from '../errors.js';
+import { InvalidStateError } from '../errors.js';
 import { DynamoDbLeaseStore } from '../leases/dynamodb-lease-store.js';
 import { shardIdOf, type Lease } from '../leases/lease.js';
 import { LeaseCoordinator } from '../leases/lease-coordinator.js';
 import type { LeaseStore } from '../leases/lease-store.js';
+import { streamIdentifierOfLease } from '../leases/multi-stream.js';
 import { ShardConsumer, type RecordsSource } from '../lifecycle/shard-consumer.js';
 import type { ChildShardInfo } from '../processor/types.js';
-import { FanOutRetrieval } from '../retrieval/fanout-retrieval.js';
 import { PollingFetcher } from '../retrieval/polling-fetcher.js';
-import { LeaseCleaner } from '../shards/lease-cleaner.js';
-import { ShardEndHandler } from '../shards/shard-end.js';
-import { ShardSyncer } from '../shards/shard-syncer.js';
 import { PeriodicTask } from '../util/periodic-task.js';
 import { retry } from '../util/retry.js';
 import type { SchedulerEvents } from './scheduler-events.js';
 import { SchedulerObservability } from './scheduler-observability.js';
+import { createStreamContext, leaseTableView, type StreamContext } from './stream-context.js';
+import { StreamTracker } from './stream-tracker.js';
 
 interface RunningConsumer {
   consumer: ShardConsumer;
+  stream: StreamContext;
   token: string;
   done: Promise<void>;
 }
 
 /**
  * The worker: keeps the lease table in sync with the stream's shards, takes and renews leases with the
- * rest of the fleet, and runs one `ShardConsumer` per held lease. See SPEC §1.
+ * rest of the fleet, and runs one `ShardConsumer` per held lease. See SPEC §1. With `streams` it consumes several
+ * streams with one lease table (per-stream state in `StreamContext`s, kept by a `StreamTracker`).
  */
 export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly options: Readonly<ResolvedOptions>;
@@ -44,11 +44,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private coordinator: LeaseCoordinator | undefined;
   private shardSyncTask: PeriodicTask | undefined;
   private cleanupTask: PeriodicTask | undefined;
-  private shardEndHandler: ShardEndHandler | undefined;
-  private fanOut: FanOutRetrieval | undefined;
+  /** The one stream of a single-stream application. */
+  private single: StreamContext | undefined;
+  /** Multi-stream: the consumed streams. */
+  private tracker: StreamTracker | undefined;
   private readonly consumers = new Map<string, RunningConsumer>();
-  private stream: StreamRef = {};
-  private streamName = '';
   private started = false;
   private stopped = false;
 
@@ -67,6 +67,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return [...this.consumers.keys()];
   }
 
+  /** Plain names of the streams consumed now. */
+  get streamNames(): string[] {
+    return this.streamContexts().map((c) => c.streamName);
+  }
+
   /** Resolves once the table exists, shards are synced and the first taker round ran. */
   async start(): Promise<void> {
     if (this.started) throw new InvalidStateError('Scheduler.start() was already called');
@@ -78,64 +83,50 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.kinesisClient = o.kinesisClient ?? createKinesisClient({ ...settings, endpoint: o.endpoints.kinesis });
     this.dynamoClient = o.dynamoDbClient ?? createDynamoDbClient({ ...settings, endpoint: o.endpoints.dynamodb });
     this.kinesis = new KinesisApi(this.kinesisClient);
-    const store = this.observability.instrumentLeaseStore(new DynamoDbLeaseStore(new DynamoDbApi(this.dynamoClient), o.leases.tableName, {
+    const rawStore = this.observability.instrumentLeaseStore(new DynamoDbLeaseStore(new DynamoDbApi(this.dynamoClient), o.leases.tableName, {
       consistentReads: o.leases.consistentReads,
       clock: o.clock,
     }));
+    const store = leaseTableView(rawStore, o.streams !== undefined, (id) => this.tracker?.get(id) !== undefined, log);
     this.store = store;
-
-    this.stream = o.streamArn ? { streamArn: o.streamArn } : { streamName: o.streamName! };
+    const deps = { options: o, kinesis: this.kinesis, kinesisClient: this.kinesisClient, store, onTaskError: (t: string, e: unknown) => this.taskError(t, e) };
+    const retrying = <T>(fn: () => Promise<T>): Promise<T> => this.withRetry(fn);
+    const createTable = (): Promise<boolean> =>
+      this.withRetry(() =>
+        store.createTableIfNotExists({
+          billingMode: o.leases.billingMode,
+          readCapacity: o.leases.readCapacity,
+          writeCapacity: o.leases.writeCapacity,
+          activeTimeoutMillis: o.leases.tableActiveTimeoutMillis,
+        }),
+      );
     try {
-      const summary = await this.withRetry(() => this.kinesis!.describeStreamSummary(this.stream));
-      this.streamName = summary.streamName;
-      if (o.streamName && !o.streamArn) this.stream = { streamName: o.streamName };
+      if (o.streams === undefined) {
+        const stream = o.streamArn ? { streamArn: o.streamArn } : { streamName: o.streamName! };
+        this.single = await createStreamContext(deps, { key: '', stream, initialPosition: o.initialPosition }, false, retrying);
+        await createTable();
+        await this.withRetry(() => this.single!.syncer.sync());
+      } else {
+        await createTable();
+        this.tracker = new StreamTracker({
+          options: o,
+          streams: o.streams,
+          rawStore,
+          createContext: (config) => createStreamContext(deps, config, true, retrying),
+          added: (context) => this.syncStream(context, true),
+          removed: (context) => this.stopStream(context),
+          onTaskError: (t, e) => this.taskError(t, e),
+        });
+        await this.tracker.start();
+      }
     } catch (error) {
       this.started = false;
-      if (error instanceof ResourceNotFoundError) {
-        throw new ResourceNotFoundError(`Stream ${o.streamArn ?? o.streamName} does not exist (region ${o.region})`, { cause: error });
-      }
       throw error;
     }
-    if (o.retrieval.mode === 'fanout') {
-      // Registers (or finds) the stream consumer and waits until it is ACTIVE; retries inside.
-      this.fanOut = new FanOutRetrieval({
-        options: o.retrieval,
-        stream: this.stream,
-        kinesisClient: this.kinesisClient,
-        kinesisClientInjected: o.kinesisClient !== undefined,
-        kinesis: this.kinesis,
-        client: { ...settings, endpoint: o.endpoints.kinesis },
-        initialTimestamp: typeof o.initialPosition === 'object' ? o.initialPosition.timestamp : undefined,
-        clock: o.clock,
-        logger: log.child({ component: 'fanout' }),
-      });
-      await this.fanOut.start();
-    }
-
-    await this.withRetry(() =>
-      store.createTableIfNotExists({
-        billingMode: o.leases.billingMode,
-        readCapacity: o.leases.readCapacity,
-        writeCapacity: o.leases.writeCapacity,
-        activeTimeoutMillis: o.leases.tableActiveTimeoutMillis,
-      }),
-    );
-
-    const initial = o.initialPosition;
-    const syncer = new ShardSyncer(this.kinesis, store, this.stream, {
-      initial: initial === 'LATEST' || initial === 'TRIM_HORIZON' ? initial : 'AT_TIMESTAMP',
-      initialTimestamp: typeof initial === 'object' ? initial.timestamp : undefined,
-      clock: o.clock,
-      logger: log,
-      onPersistentHole: (gaps) => this.taskError('shard-sync', new InvalidStateError(`leases leave ${gaps.length} hash-key range(s) uncovered`)),
-    });
-    await this.withRetry(() => syncer.sync());
     this.shardSyncTask = new PeriodicTask('shard-sync', o.shardSyncIntervalMillis, async () => {
-      await syncer.sync();
+      for (const context of this.streamContexts()) await this.syncStream(context, false);
     }, o.clock, (task, error) => this.taskError(task, error));
-    this.shardEndHandler = new ShardEndHandler(this.kinesis, store, this.stream, log);
-    const cleaner = new LeaseCleaner(this.kinesis, store, this.stream, log);
-    this.cleanupTask = new PeriodicTask('lease-cleanup', o.leases.cleanupIntervalMillis, () => this.cleanUpFinishedLeases(cleaner), o.clock, (task, error) =>
+    this.cleanupTask = new PeriodicTask('lease-cleanup', o.leases.cleanupIntervalMillis, () => this.cleanUpFinishedLeases(), o.clock, (task, error) =>
       this.taskError(task, error),
     );
 
@@ -171,22 +162,54 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     coordinator.start();
     this.shardSyncTask.start(false);
     if (o.leases.cleanupLeasesUponShardCompletion) this.cleanupTask.start(false);
-    log.info({ workerId: o.workerId, table: o.leases.tableName, stream: this.streamName }, 'worker started');
+    log.info({ workerId: o.workerId, table: o.leases.tableName, streams: this.streamNames }, 'worker started');
     this.emit('initialized', { workerId: o.workerId });
+  }
+
+  private streamContexts(): StreamContext[] {
+    return this.tracker?.contexts() ?? (this.single ? [this.single] : []);
+  }
+
+  /** The stream a lease belongs to, while it is consumed. */
+  private streamOf(lease: Pick<Lease, 'leaseKey' | 'streamName'>): StreamContext | undefined {
+    return this.tracker ? this.tracker.get(streamIdentifierOfLease(lease) ?? '') : this.single;
+  }
+
+  /** Shard sync of one stream; at start (and for a newly added stream) retried before the first taker round. */
+  private async syncStream(context: StreamContext, retried: boolean): Promise<void> {
+    await (retried ? this.withRetry(() => context.syncer.sync()) : context.syncer.sync()).catch((error: unknown) => this.taskError('shard-sync', error));
+  }
+
+  /** A stream left `streams`: its shards get `shutdownRequested` (they checkpoint), then their leases are released. */
+  private async stopStream(context: StreamContext): Promise<void> {
+    const running = [...this.consumers.values()].filter((r) => r.stream === context);
+    for (const r of running) r.consumer.requestShutdown();
+    await Promise.all(running.map((r) => r.done));
+    const renewer = this.coordinator?.renewer;
+    for (const key of renewer?.heldKeys() ?? []) {
+      if (key.startsWith(context.leaseKeyPrefix) && !this.consumers.has(key)) await renewer!.release(key);
+    }
+    await context.fanOut?.shutdown();
   }
 
   private startConsumer(lease: Lease, token: string): void {
     const o = this.options;
     const existing = this.consumers.get(lease.leaseKey);
     if (existing) existing.consumer.leaseLost(); // re-acquired under a new token: the old run must end
-    const shardId = shardIdOf(lease);
-    const logger = o.logger.child({ shardId });
     const coordinator = this.coordinator!;
+    const stream = this.streamOf(lease);
+    if (stream === undefined) {
+      // Its stream was removed between the taker's scan and now.
+      void coordinator.renewer.release(lease.leaseKey, token).catch((error: unknown) => this.taskError('release', error));
+      return;
+    }
+    const shardId = shardIdOf(lease);
+    const logger = o.logger.child(this.tracker ? { stream: stream.streamName, shardId } : { shardId });
     const consumer = new ShardConsumer({
       shardId,
-      streamName: this.streamName,
+      streamName: stream.streamName,
       lease,
-      processor: this.observability.instrumentProcessor(o.processorFactory({ shardId, streamName: this.streamName }), shardId),
+      processor: this.observability.instrumentProcessor(o.processorFactory({ shardId, streamName: stream.streamName }), shardId),
       onProcessingError: o.onProcessingError,
       callProcessRecordsEvenForEmptyRecordList: o.callProcessRecordsEvenForEmptyRecordList,
       parentShardPollIntervalMillis: o.parentShardPollIntervalMillis,
@@ -197,12 +220,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         writeCheckpoint: async (update) => {
           await coordinator.renewer.updateCheckpoint(lease.leaseKey, token, update);
         },
-        createSource: (checkpoint) => this.createSource(lease, checkpoint, logger),
-        onShardEnd: (children) => this.onShardEnd(lease.leaseKey, children),
+        createSource: (checkpoint) => this.createSource(stream, lease, checkpoint, logger),
+        onShardEnd: (children) => this.onShardEnd(stream, lease.leaseKey, children),
         onProcessingError: (error, info) => this.emit('processingError', { shardId, ...info, error }),
       },
     });
-    const entry: RunningConsumer = { consumer, token, done: Promise.resolve() };
+    const entry: RunningConsumer = { consumer, stream, token, done: Promise.resolve() };
     entry.done = consumer.run().then(async (result) => {
       if (this.consumers.get(lease.leaseKey) === entry) this.consumers.delete(lease.leaseKey);
       this.emit('shardConsumerStopped', { leaseKey: lease.leaseKey, shardId, reason: result.reason, recordsDelivered: consumer.delivered });
@@ -245,15 +268,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.emit('handoffCompleted', { leaseKey, shardId: shardIdOf({ leaseKey }), written: handedOver });
   }
 
-  private createSource(lease: Lease, checkpoint: ExtendedSequenceNumber, logger: ResolvedOptions['logger']): RecordsSource {
+  private createSource(stream: StreamContext, lease: Lease, checkpoint: ExtendedSequenceNumber, logger: ResolvedOptions['logger']): RecordsSource {
     const o = this.options;
     if (o.retrieval.mode === 'fanout') {
-      return this.fanOut!.createSource({ shardId: shardIdOf(lease), hashKeyRange: lease.hashKeyRange }, checkpoint, logger);
+      return stream.fanOut!.createSource({ shardId: shardIdOf(lease), hashKeyRange: lease.hashKeyRange }, checkpoint, logger);
     }
-    const initial = o.initialPosition;
+    const initial = stream.initialPosition;
     return new PollingFetcher({
       kinesis: this.kinesis!,
-      stream: this.stream,
+      stream: stream.stream,
       shardId: shardIdOf(lease),
       checkpoint,
       ...(typeof initial === 'object' ? { initialTimestamp: initial.timestamp } : {}),
@@ -279,19 +302,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** Child leases and `childShardIds` on the parent, before the processor's `shardEnded`. */
-  private async onShardEnd(leaseKey: string, children: ChildShardInfo[] | undefined): Promise<void> {
+  private async onShardEnd(stream: StreamContext, leaseKey: string, children: ChildShardInfo[] | undefined): Promise<void> {
     const shardId = shardIdOf({ leaseKey });
-    const childShardIds = await this.shardEndHandler!.prepare(leaseKey, shardId, children);
+    const childShardIds = await stream.shardEndHandler.prepare(leaseKey, shardId, children);
     this.emit('shardEnded', { leaseKey, shardId, childShardIds });
   }
 
   /** Deletes the finished leases this worker holds once their children have started (Java's cleanup manager). */
-  private async cleanUpFinishedLeases(cleaner: LeaseCleaner): Promise<void> {
+  private async cleanUpFinishedLeases(): Promise<void> {
     const renewer = this.coordinator!.renewer;
     for (const key of renewer.heldKeys()) {
       const held = renewer.get(key);
       if (held === undefined || held.lease.checkpoint.sequenceNumber !== 'SHARD_END' || this.consumers.has(key)) continue;
-      await cleaner.cleanUp(held.lease, () => renewer.forget(key));
+      await this.streamOf(held.lease)?.cleaner.cleanUp(held.lease, () => renewer.forget(key));
     }
   }
 
@@ -312,6 +335,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (!this.started || this.stopped) return true;
     this.observability.stopping();
     await this.coordinator?.stopTaking();
+    await this.tracker?.stop();
     await this.shardSyncTask?.stop();
     await this.cleanupTask?.stop();
     const running = [...this.consumers.values()];
@@ -338,13 +362,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.stopped = true;
     this.observability.stopping();
     await this.coordinator?.stopTaking();
+    await this.tracker?.stop();
     await this.shardSyncTask?.stop();
     await this.cleanupTask?.stop();
     for (const r of this.consumers.values()) r.consumer.leaseLost();
     await Promise.all([...this.consumers.values()].map((r) => r.done));
     await this.coordinator?.stop();
     await this.coordinator?.releaseAll();
-    await this.fanOut?.shutdown();
+    for (const context of this.streamContexts()) await context.fanOut?.shutdown();
     if (!this.options.kinesisClient) this.kinesisClient?.destroy();
     if (!this.options.dynamoDbClient) this.dynamoClient?.destroy();
     await this.observability.stop();

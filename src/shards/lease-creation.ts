@@ -9,10 +9,14 @@ export function isOpen(shard: Shard): boolean {
   return shard.sequenceNumberRange.endingSequenceNumber === undefined;
 }
 
-/** A fresh, unowned lease for a shard, in Java KCL's shape. */
+/**
+ * A fresh, unowned lease for a shard, in Java KCL's shape. With a multi-stream `leaseKeyPrefix`
+ * (`account:stream:creationEpoch:`) the lease also gets the `streamName` (that identifier) and `shardId` attributes.
+ */
 export function newLeaseForShard(shard: Pick<Shard, 'shardId' | 'hashKeyRange' | 'parentShardId' | 'adjacentParentShardId'>, checkpoint: StartSentinel, leaseKeyPrefix = ''): Lease {
   return {
     leaseKey: leaseKeyPrefix + shard.shardId,
+    ...(leaseKeyPrefix === '' ? {} : { streamName: leaseKeyPrefix.replace(/:$/, ''), shardId: shard.shardId }),
     leaseCounter: 0,
     checkpoint: { sequenceNumber: checkpoint, subSequenceNumber: 0 },
     ownerSwitchesSinceCheckpoint: 0,

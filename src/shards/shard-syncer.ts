@@ -1,7 +1,7 @@
 import type { KinesisApi } from '../aws/kinesis-api.js';
 import type { ShardFilter, StreamRef, Shard } from '../aws/kinesis-types.js';
 import { DependencyError } from '../errors.js';
-import { shardIdOf } from '../leases/lease.js';
+import { shardIdOf, type Lease } from '../leases/lease.js';
 import type { LeaseStore } from '../leases/lease-store.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -27,6 +27,11 @@ export interface ShardSyncerOptions {
   /** Audits in a row that must see the same hole before it is reported. @defaultValue 3 */
   holeConfidence?: number;
   onPersistentHole?: (gaps: CoverageGap[]) => void;
+  /**
+   * Multi-stream: `account:stream:creationEpoch:`. Only the table's leases with this prefix belong to the stream;
+   * new leases get it (and the `streamName` / `shardId` attributes). @defaultValue '' (single stream)
+   */
+  leaseKeyPrefix?: string;
 }
 
 /**
@@ -46,7 +51,7 @@ export class ShardSyncer {
   ) {}
 
   async sync(): Promise<ShardSyncResult> {
-    const { leases } = await this.store.listLeases();
+    const leases = await this.streamLeases();
     const leased = new Set(leases.map((l) => shardIdOf(l)));
     const { initial } = this.options;
     let shards: Shard[];
@@ -59,7 +64,9 @@ export class ShardSyncer {
     }
     // Oldest first, as Java KCL does, so a concurrent reader of the table sees parents before children.
     const created: string[] = [];
-    for (const lease of toCreate) {
+    const prefix = this.options.leaseKeyPrefix ?? '';
+    for (const shardLease of toCreate) {
+      const lease = prefix === '' ? shardLease : { ...shardLease, leaseKey: prefix + shardLease.leaseKey, streamName: prefix.slice(0, -1), shardId: shardLease.leaseKey };
       if (await this.store.createLeaseIfNotExists(lease)) created.push(lease.leaseKey);
     }
     if (created.length > 0) this.options.logger.info({ created, shards: shards.length }, 'created leases for shards');
@@ -97,6 +104,13 @@ export class ShardSyncer {
     }
   }
 
+  /** The leases of this syncer's stream (all of them for a single-stream table). */
+  private async streamLeases(): Promise<Lease[]> {
+    const { leases } = await this.store.listLeases();
+    const prefix = this.options.leaseKeyPrefix ?? '';
+    return prefix === '' ? leases : leases.filter((l) => l.leaseKey.startsWith(prefix));
+  }
+
   private shardFilter(): ShardFilter {
     const { initial, initialTimestamp } = this.options;
     if (initial === 'LATEST') return { type: 'AT_LATEST' };
@@ -110,7 +124,7 @@ export class ShardSyncer {
    * the lease-creation rules can repair.
    */
   private async audit(shards: Shard[]): Promise<CoverageGap[]> {
-    const { leases } = await this.store.listLeases();
+    const leases = await this.streamLeases();
     if (leases.length === 0 || shards.length === 0) return [];
     const rangeOf = new Map(shards.map((s) => [s.shardId, s.hashKeyRange]));
     const ranges = leases
