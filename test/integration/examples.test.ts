@@ -3,6 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { startDynalite, startKinesalite, uniqueName, type Emulator } from '../support/emulators.js';
@@ -35,6 +36,15 @@ function runExample(file: string, env: Record<string, string>, killAfterMillis =
   );
   return { child, output: () => output, exit };
 }
+
+describe('the README', () => {
+  it('shows the processor of examples/readme-processor.ts (which the typecheck compiles)', () => {
+    const example = readFileSync(`${ROOT}examples/readme-processor.ts`, 'utf8');
+    const body = example.slice(example.indexOf('import ')).replace("from '../src/index.js'", "from 'ts-kcl'");
+    const readme = readFileSync(`${ROOT}README.md`, 'utf8');
+    assert.ok(readme.includes('```ts\n' + body + '```'), 'README.md "A processor in 20 lines" differs from examples/readme-processor.ts');
+  });
+});
 
 describe('examples/ on the emulators', () => {
   let kinesis: Emulator;
