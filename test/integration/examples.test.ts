@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { startDynalite, startKinesalite, uniqueName, type Emulator } from '../support/emulators.js';
 import { clientsFor, createStream, kinesisAdmin, produce, waitFor } from '../support/scenario.js';
 
@@ -103,6 +103,52 @@ describe('examples/ on the emulators', () => {
     }
     const checkpoints = new Map(items.map((item) => [item.leaseKey!.S!, item.checkpoint!.S!]));
     assert.deepEqual(checkpoints, lastByShard);
+  });
+
+  it('import-checkpoints moves vmware-go-kcl checkpoints; the consumer continues after them', { timeout: 60_000 }, async () => {
+    const admin = kinesisAdmin(kinesis.endpoint);
+    const stream = await createStream(admin, 1, 'import');
+    const produced = await produce(admin, stream, 20);
+    const { dynamoDbClient } = clientsFor(kinesis.endpoint, dynamo.endpoint);
+    const goTable = uniqueName('go-kcl');
+    await dynamoDbClient.send(
+      new CreateTableCommand({
+        TableName: goTable,
+        KeySchema: [{ AttributeName: 'ShardID', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'ShardID', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    await waitFor(
+      async () => (await dynamoDbClient.send(new DescribeTableCommand({ TableName: goTable }))).Table?.TableStatus === 'ACTIVE',
+      10_000,
+      'the go-kcl table',
+    );
+    // A go-kcl row as it looks after processing the first 10 records (vmware-go-kcl's attribute names).
+    await dynamoDbClient.send(
+      new PutItemCommand({
+        TableName: goTable,
+        Item: {
+          ShardID: { S: produced[9]!.shardId },
+          Checkpoint: { S: produced[9]!.sequenceNumber },
+          AssignedTo: { S: 'go-worker-1' },
+          LeaseTimeout: { S: new Date().toISOString() },
+        },
+      }),
+    );
+    dynamoDbClient.destroy();
+
+    const app = uniqueName('imported-app');
+    const importRun = start('import-checkpoints.ts', { GO_KCL_TABLE: goTable, APPLICATION_NAME: app });
+    assert.equal(await importRun.exit, 0, importRun.output());
+    assert.match(importRun.output(), /imported 1 of 1 checkpoints/);
+
+    const run = start('basic-processor.ts', { STREAM_NAME: stream, APPLICATION_NAME: app });
+    await waitFor(() => run.output().includes(` ${produced[19]!.key}\n`), 40_000, `the last record printed:\n${run.output()}`);
+    run.child.kill('SIGTERM');
+    assert.equal(await run.exit, 0, run.output());
+    const printed = produced.filter((p) => run.output().includes(` ${p.key}\n`)).map((p) => p.key);
+    assert.deepEqual(printed, produced.slice(10).map((p) => p.key), 'only the records after the imported checkpoint');
   });
 
   it('kpl-producer-consumer gets every aggregated user record back', { timeout: 60_000 }, async () => {
