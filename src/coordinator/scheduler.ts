@@ -48,6 +48,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private single: StreamContext | undefined;
   /** Multi-stream: the consumed streams. */
   private tracker: StreamTracker | undefined;
+  /** Removed streams whose fan-out shares an application-supplied request handler: closed only at shutdown. */
+  private readonly retired: StreamContext[] = [];
   private readonly consumers = new Map<string, RunningConsumer>();
   private started = false;
   private stopped = false;
@@ -189,7 +191,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     for (const key of renewer?.heldKeys() ?? []) {
       if (key.startsWith(context.leaseKeyPrefix) && !this.consumers.has(key)) await renewer!.release(key);
     }
-    await context.fanOut?.shutdown();
+    const r = this.options.retrieval;
+    if (r.mode === 'fanout' && r.requestHandler !== undefined) this.retired.push(context);
+    else await context.fanOut?.shutdown();
   }
 
   private startConsumer(lease: Lease, token: string): void {
@@ -369,7 +373,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     await Promise.all([...this.consumers.values()].map((r) => r.done));
     await this.coordinator?.stop();
     await this.coordinator?.releaseAll();
-    for (const context of this.streamContexts()) await context.fanOut?.shutdown();
+    for (const context of [...this.streamContexts(), ...this.retired]) await context.fanOut?.shutdown();
     if (!this.options.kinesisClient) this.kinesisClient?.destroy();
     if (!this.options.dynamoDbClient) this.dynamoClient?.destroy();
     await this.observability.stop();
