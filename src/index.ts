@@ -21,6 +21,8 @@ export type {
   LeaseOptions,
   EndpointOptions,
   ProcessingErrorPolicy,
+  StreamConfig,
+  StreamTrackerFunction,
 } from './config/options.js';
 export type {
   ShardRecordProcessor,
