@@ -149,7 +149,10 @@ const scheduler = new Scheduler({
     failoverTimeMillis: config.failoverTimeMillis,
     ...(config.takerIntervalMillis !== undefined ? { takerIntervalMillis: config.takerIntervalMillis } : {}),
     ...(config.maxLeasesToStealAtOneTime !== undefined ? { maxLeasesToStealAtOneTime: config.maxLeasesToStealAtOneTime } : {}),
+    ...(config.cleanupIntervalMillis !== undefined ? { cleanupIntervalMillis: config.cleanupIntervalMillis } : {}),
   },
+  ...(config.shardSyncIntervalMillis !== undefined ? { shardSyncIntervalMillis: config.shardSyncIntervalMillis } : {}),
+  ...(config.parentShardPollIntervalMillis !== undefined ? { parentShardPollIntervalMillis: config.parentShardPollIntervalMillis } : {}),
   retrieval:
     config.retrievalMode === 'fanout'
       ? { mode: 'fanout' }

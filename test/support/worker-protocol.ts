@@ -33,6 +33,12 @@ export interface WorkerConfig {
   gracefulTimeoutMillis?: number;
   /** Write the library's warn/error logs to stderr as JSON lines. @defaultValue false */
   logToStderr?: boolean;
+  /** @defaultValue the library's */
+  shardSyncIntervalMillis?: number;
+  /** @defaultValue the library's */
+  parentShardPollIntervalMillis?: number;
+  /** `leases.cleanupIntervalMillis`. @defaultValue the library's */
+  cleanupIntervalMillis?: number;
 }
 
 export interface ReportedRecord {
