@@ -52,7 +52,7 @@ describe('examples/ on the emulators', () => {
   const running: Run[] = [];
 
   before(async () => {
-    [kinesis, dynamo] = await Promise.all([startKinesalite(), startDynalite()]);
+    [kinesis, dynamo] = await Promise.all([startKinesalite({ shardLimit: 100 }), startDynalite()]);
   });
   after(async () => {
     for (const run of running) run.child.kill('SIGKILL');
@@ -157,6 +157,32 @@ describe('examples/ on the emulators', () => {
     assert.equal(await run.exit, 0, run.output());
     assert.match(run.output(), /produced 500 user records in 5 Kinesis records/);
     assert.match(run.output(), /consumed 500 of 500 user records/);
+  });
+
+  it('multi-stream consumes two streams with one lease table', { timeout: 60_000 }, async () => {
+    const admin = kinesisAdmin(kinesis.endpoint);
+    const [orders, payments] = await Promise.all([createStream(admin, 2, 'orders'), createStream(admin, 1, 'payments')]);
+    const produced = [
+      ...(await produce(admin, orders, 10, 0, 'order')).map((p) => ({ ...p, stream: orders })),
+      ...(await produce(admin, payments, 10, 0, 'payment')).map((p) => ({ ...p, stream: payments })),
+    ];
+    const app = uniqueName('multi-app');
+    const run = start('multi-stream.ts', { STREAM_NAMES: `${orders},${payments}`, APPLICATION_NAME: app });
+    await waitFor(
+      () => produced.every((p) => run.output().includes(`${p.stream} ${p.shardId} ${p.key}\n`)),
+      40_000,
+      `every record printed with its stream and shard:\n${run.output()}`,
+    );
+    run.child.kill('SIGTERM');
+    assert.equal(await run.exit, 0, run.output());
+
+    // One lease table, Java KCL's multi-stream lease keys (account:stream:creationEpoch:shardId).
+    const { dynamoDbClient } = clientsFor(kinesis.endpoint, dynamo.endpoint);
+    const items = (await dynamoDbClient.send(new ScanCommand({ TableName: app }))).Items ?? [];
+    dynamoDbClient.destroy();
+    const keys = items.map((item) => item.leaseKey!.S!).sort();
+    assert.equal(keys.length, 3);
+    for (const key of keys) assert.match(key, new RegExp(`^\\d{12}:(${orders}|${payments}):\\d+:shardId-\\d+$`));
   });
 
   it('prometheus-metrics serves /metrics, /healthz and /readyz', { timeout: 60_000 }, async () => {
