@@ -1,17 +1,13 @@
 import type { SubscribeEvent } from '../aws/fanout-api.js';
-import type { ChildShard, HashKeyRange, IteratorPosition, KinesisRecord, StreamRef } from '../aws/kinesis-types.js';
-import type { ExtendedSequenceNumber } from '../checkpoint/extended-sequence-number.js';
+import type { ChildShard, IteratorPosition, StreamRef } from '../aws/kinesis-types.js';
 import { IllegalArgumentError, InvalidStateError, ResourceInUseError, ResourceNotFoundError } from '../errors.js';
 import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
-import type { Clock } from '../util/clock.js';
-import type { Logger } from '../util/logger.js';
-import { Notifier } from '../util/notifier.js';
 import { isRetriable } from '../util/retry.js';
-import type { DeaggregationOptions } from './kpl/deaggregate.js';
+import { BatchSource, type BatchSourceOptions } from './batch-source.js';
 import type { PollingKinesisApi } from './polling-fetcher.js';
-import { payloadBytes, toChildShardInfo, toClientRecords, type RecordsBatch } from './records-batch.js';
+import { toClientRecords } from './records-batch.js';
 import type { ShardState } from './shard-state-cache.js';
-import { filterAfterCheckpoint, startingPosition, type StartingPosition } from './starting-position.js';
+import { filterAfterCheckpoint } from './starting-position.js';
 
 /** Opens one subscription (`FanOutApi.subscribeToShard` bound to a consumer and shard); a fake in unit tests. */
 export type Subscribe = (position: IteratorPosition, signal: AbortSignal) => Promise<AsyncIterable<SubscribeEvent>>;
@@ -30,25 +26,15 @@ export interface ShardEndCheck {
   intervalMillis: number;
 }
 
-export interface FanOutSubscriberOptions {
+export interface FanOutSubscriberOptions extends BatchSourceOptions {
   subscribe: Subscribe;
-  shardId: string;
-  /** The lease's checkpoint: where the first subscription starts (see `startingPosition`). */
-  checkpoint: ExtendedSequenceNumber;
-  /** Needed when `checkpoint` is `AT_TIMESTAMP`. */
-  initialTimestamp?: Date | undefined;
   /** Events received and not yet taken by the consumer; no more are read from the stream while this many wait. */
   maxQueuedEvents: number;
   /** A subscription with no event at all (not even an empty one) for this long is closed and opened again. */
   idleTimeoutMillis: number;
   shardEndCheck?: ShardEndCheck | undefined;
-  clock: Clock;
-  logger: Logger;
   /** For the backoff jitter (tests). */
   random?: () => number;
-  /** The shard's hash-key range (from its lease); used by `filterOffRangeSubRecords`. */
-  hashKeyRange?: HashKeyRange | undefined;
-  filterOffRangeSubRecords?: boolean | undefined;
 }
 
 /** Backoff after failed subscriptions (including `ResourceInUse` right after an abort): full jitter, 200 ms … 10 s. */
@@ -84,32 +70,16 @@ type Outcome =
  * - Shard end: an event with `childShards` or without a continuation number (AWS's last event), a
  *   `ResourceNotFound` for a shard that is not listed as open, or the {@link ShardEndCheck}.
  */
-export class FanOutSubscriber {
+export class FanOutSubscriber extends BatchSource {
   private readonly subscribe: Subscribe;
-  private readonly shardId: string;
   private readonly maxQueuedEvents: number;
   private readonly idleTimeoutMillis: number;
   private readonly shardEndCheck: ShardEndCheck | undefined;
-  private readonly clock: Clock;
-  private readonly log: Logger;
   private readonly random: (() => number) | undefined;
-  private readonly start0: StartingPosition;
-  private readonly deaggregation: DeaggregationOptions;
-
-  private readonly queue: RecordsBatch[] = [];
-  private bytes = 0;
-  private state: 'new' | 'running' | 'ended' = 'new';
-  private endReason: unknown;
-  private controller: AbortController | undefined;
-  private loop: Promise<void> | undefined;
-  private readonly batchAdded = new Notifier();
-  private readonly roomMade = new Notifier();
   /** Where the next subscription resumes after. */
   private continuation: string | undefined;
   /** Sequence number of the last Kinesis record received (where a GetRecords shard-end probe reads on from). */
   private lastRecord: string | undefined;
-  /** Drop records at or below this; cleared once a record above it was seen. */
-  private filter: ExtendedSequenceNumber | undefined;
   private subscriptionCount = 0;
   private eventCount = 0;
 
@@ -120,39 +90,17 @@ export class FanOutSubscriber {
     if (!(options.idleTimeoutMillis > 0)) {
       throw new IllegalArgumentError(`idleTimeoutMillis must be positive, got ${options.idleTimeoutMillis}`);
     }
+    super('Subscriber', options);
     this.subscribe = options.subscribe;
-    this.shardId = options.shardId;
     this.maxQueuedEvents = options.maxQueuedEvents;
     this.idleTimeoutMillis = options.idleTimeoutMillis;
     this.shardEndCheck = options.shardEndCheck;
-    this.clock = options.clock;
-    this.log = options.logger.child({ shardId: options.shardId });
     this.random = options.random;
-    this.start0 = startingPosition(options.checkpoint, options.initialTimestamp);
-    this.filter = this.start0.filterAtOrBelow;
-    if (options.filterOffRangeSubRecords === true && options.hashKeyRange === undefined) {
-      this.log.warn({}, 'filterOffRangeSubRecords is on but the lease has no hash-key range: KPL sub-records are not filtered');
-    }
-    this.deaggregation = {
-      hashKeyRange: options.hashKeyRange,
-      filterOffRangeSubRecords: options.filterOffRangeSubRecords,
-      onMalformed: (record: KinesisRecord, reason: string) => {
-        this.log.warn({ sequenceNumber: record.sequenceNumber, reason }, 'undecodable KPL aggregate: delivered as one plain record');
-      },
-      onFiltered: (record: KinesisRecord, dropped: number) => {
-        this.log.debug({ sequenceNumber: record.sequenceNumber, dropped }, 'dropped KPL sub-records outside the shard hash range');
-      },
-    };
   }
 
-  /** Batches received and not yet taken by `next()`. */
-  get queuedBatches(): number {
-    return this.queue.length;
-  }
-
-  /** Payload bytes of the batches waiting. */
-  get queuedBytes(): number {
-    return this.bytes;
+  /** Room while fewer than `maxQueuedEvents` batches wait. */
+  protected hasRoom(): boolean {
+    return this.queue.length < this.maxQueuedEvents;
   }
 
   /** Subscriptions the service accepted so far. */
@@ -165,74 +113,7 @@ export class FanOutSubscriber {
     return this.eventCount;
   }
 
-  /** True once the background loop has ended (shard end, stop, or the start signal aborted). */
-  get ended(): boolean {
-    return this.state === 'ended';
-  }
-
-  /** Starts subscribing in the background. Aborting `signal` stops it, like `stop()`. */
-  start(signal: AbortSignal): void {
-    if (this.state !== 'new') throw new InvalidStateError(`Subscriber for ${this.shardId} was already started`);
-    this.state = 'running';
-    const controller = new AbortController();
-    this.controller = controller;
-    const onAbort = (): void => controller.abort(signal.reason);
-    if (signal.aborted) controller.abort(signal.reason);
-    else signal.addEventListener('abort', onAbort, { once: true });
-    this.loop = this.run(controller.signal)
-      .catch((error: unknown) => {
-        // run() handles every failure itself; this is a bug guard so the promise never rejects.
-        this.log.error({ err: error }, 'fan-out loop failed unexpectedly');
-        if (!controller.signal.aborted) controller.abort(error);
-      })
-      .finally(() => {
-        signal.removeEventListener('abort', onAbort);
-        this.finish(controller.signal);
-      });
-  }
-
-  /** The next batch, waiting for it if needed; fails like `PollingFetcher.next`. */
-  async next(signal: AbortSignal): Promise<RecordsBatch> {
-    for (;;) {
-      signal.throwIfAborted();
-      const batch = this.queue.shift();
-      if (batch !== undefined) {
-        this.bytes -= batch.byteSize;
-        this.roomMade.notify();
-        return batch;
-      }
-      if (this.state === 'ended') throw this.endReason;
-      if (this.state === 'new') throw new InvalidStateError(`Subscriber for ${this.shardId} was not started`);
-      await this.batchAdded.wait(signal);
-    }
-  }
-
-  /** Stops: closes the open subscription and waits for the loop; nothing of the subscriber is left running. */
-  async stop(): Promise<void> {
-    if (this.state === 'new') {
-      this.state = 'ended';
-      this.endReason = new InvalidStateError(`Subscriber for ${this.shardId} was stopped`);
-      return;
-    }
-    if (this.controller !== undefined && !this.controller.signal.aborted) {
-      this.controller.abort(new InvalidStateError(`Subscriber for ${this.shardId} was stopped`));
-    }
-    await this.loop;
-  }
-
-  private finish(signal: AbortSignal): void {
-    this.state = 'ended';
-    if (signal.aborted) {
-      this.endReason = signal.reason;
-      this.queue.length = 0;
-      this.bytes = 0;
-    } else {
-      this.endReason = new InvalidStateError(`Shard ${this.shardId} has ended: no batches follow the shard-end batch`);
-    }
-    this.batchAdded.notify();
-  }
-
-  private async run(signal: AbortSignal): Promise<void> {
+  protected async run(signal: AbortSignal): Promise<void> {
     const start = this.start0.iterator;
     if (start === undefined) {
       this.log.debug({}, 'checkpoint is SHARD_END: nothing to read');
@@ -327,7 +208,7 @@ export class FanOutSubscriber {
           const end = await this.probeShardEnd(signal);
           if (end !== undefined) {
             this.log.info({ childShards: end.map((c) => c.shardId) }, 'shard is closed and fully read (found without a final event)');
-            this.enqueue({ records: [], isAtShardEnd: true, byteSize: 0, childShards: end.map(toChildShardInfo) });
+            this.enqueue(this.toBatch([], { isAtShardEnd: true, childShards: end }));
             return { kind: 'shardEnd' };
           }
         }
@@ -355,21 +236,8 @@ export class FanOutSubscriber {
   /** Turns an event into a batch and queues it; true when it is the shard's last. */
   private accept(event: SubscribeEvent): boolean {
     const raw = event.records;
-    let records = toClientRecords(raw, this.deaggregation);
-    let byteSize = payloadBytes(raw);
-    if (this.filter !== undefined && records.length > 0) {
-      const filtered = filterAfterCheckpoint(records, this.filter);
-      if (filtered.done) this.filter = undefined;
-      if (filtered.records !== records) {
-        records = filtered.records;
-        byteSize = payloadBytes(records);
-      }
-    }
     const atEnd = (event.childShards !== undefined && event.childShards.length > 0) || event.continuationSequenceNumber === undefined;
-    const batch: RecordsBatch = { records, isAtShardEnd: atEnd, byteSize };
-    if (event.millisBehindLatest !== undefined) batch.millisBehindLatest = event.millisBehindLatest;
-    if (atEnd && event.childShards !== undefined) batch.childShards = event.childShards.map(toChildShardInfo);
-    this.enqueue(batch);
+    this.enqueue(this.toBatch(raw, { isAtShardEnd: atEnd, millisBehindLatest: event.millisBehindLatest, childShards: event.childShards }));
     // Only once queued: the next subscription resumes after this event.
     if (event.continuationSequenceNumber !== undefined) this.continuation = event.continuationSequenceNumber;
     const last = raw[raw.length - 1];
@@ -420,41 +288,6 @@ export class FanOutSubscriber {
       return (await this.probeShardEnd(signal)) !== undefined;
     } catch (error) {
       if (!signal.aborted) this.log.debug({ err: error }, 'could not list shards after ResourceNotFound; retrying the subscription');
-      return false;
-    }
-  }
-
-  private enqueue(batch: RecordsBatch): void {
-    if (batch.records.length === 0 && !batch.isAtShardEnd) {
-      const tail = this.queue[this.queue.length - 1];
-      if (tail !== undefined && tail.records.length === 0 && !tail.isAtShardEnd) {
-        if (batch.millisBehindLatest === undefined) delete tail.millisBehindLatest;
-        else tail.millisBehindLatest = batch.millisBehindLatest;
-        return;
-      }
-    }
-    this.queue.push(batch);
-    this.bytes += batch.byteSize;
-    this.batchAdded.notify();
-  }
-
-  /** Waits until fewer than `maxQueuedEvents` batches wait; false when aborted first. */
-  private async waitForRoom(signal: AbortSignal): Promise<boolean> {
-    while (this.queue.length >= this.maxQueuedEvents) {
-      try {
-        await this.roomMade.wait(signal);
-      } catch {
-        return false;
-      }
-    }
-    return !signal.aborted;
-  }
-
-  private async pause(ms: number, signal: AbortSignal): Promise<boolean> {
-    try {
-      await this.clock.sleep(Math.max(0, ms), signal);
-      return true;
-    } catch {
       return false;
     }
   }
