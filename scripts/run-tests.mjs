@@ -24,7 +24,18 @@ if (files.length === 0) {
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    // A failed test may leave a worker's timers running: end each file when its tests are done, and bound every
+    // test, so one bad file can never hang CI.
+    '--test-force-exit',
+    `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? '240000'}`,
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -370,7 +370,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     await this.shardSyncTask?.stop();
     await this.cleanupTask?.stop();
     for (const r of this.consumers.values()) r.consumer.leaseLost();
-    await Promise.all([...this.consumers.values()].map((r) => r.done));
+    // A processor call that never returns must not hang shutdown: wait at most the failover time (others may take
+    // the leases by then anyway), then release; checkpoints of the hung call fail, fenced by the released lease.
+    let timer: NodeJS.Timeout | undefined;
+    const allDone = Promise.all([...this.consumers.values()].map((r) => r.done)).then(() => true);
+    const finished = await Promise.race([
+      allDone,
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.options.leases.failoverTimeMillis))),
+    ]);
+    clearTimeout(timer);
+    if (!finished) this.options.logger.warn({ shards: [...this.consumers.keys()] }, 'processor calls still running at shutdown; releasing their leases anyway');
     await this.coordinator?.stop();
     await this.coordinator?.releaseAll();
     for (const context of [...this.streamContexts(), ...this.retired]) await context.fanOut?.shutdown();
