@@ -182,11 +182,28 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     await (retried ? this.withRetry(() => context.syncer.sync()) : context.syncer.sync()).catch((error: unknown) => this.taskError('shard-sync', error));
   }
 
-  /** A stream left `streams`: its shards get `shutdownRequested` (they checkpoint), then their leases are released. */
+  /**
+   * A stream left `streams`: its shards get `shutdownRequested` (they checkpoint), then their leases are released.
+   * Shards still running after `gracefulHandoffTimeoutMillis` are stopped as on lease loss.
+   */
   private async stopStream(context: StreamContext): Promise<void> {
     const running = [...this.consumers.values()].filter((r) => r.stream === context);
     for (const r of running) r.consumer.requestShutdown();
-    await Promise.all(running.map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      Promise.all(running.map((r) => r.done)).then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.options.leases.gracefulHandoffTimeoutMillis))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      // A processor that does not return: its lease is released below, so its later checkpoints fail (fenced).
+      for (const [key, r] of this.consumers) {
+        if (r.stream !== context) continue;
+        this.options.logger.warn({ stream: context.streamName, leaseKey: key }, 'shard of a removed stream still running after the timeout; releasing its lease');
+        r.consumer.leaseLost();
+        this.consumers.delete(key);
+      }
+    }
     const renewer = this.coordinator?.renewer;
     for (const key of renewer?.heldKeys() ?? []) {
       if (key.startsWith(context.leaseKeyPrefix) && !this.consumers.has(key)) await renewer!.release(key);

@@ -25,7 +25,7 @@ class StreamDeliveryLog {
   readonly factoryCalls: string[] = [];
   readonly events: string[] = [];
 
-  factory(workerId: string) {
+  factory(workerId: string, options: { hangInShutdownRequested?: boolean } = {}) {
     return ({ shardId, streamName }: { shardId: string; streamName: string }): ShardRecordProcessor => {
       this.factoryCalls.push(`${streamName}/${shardId}`);
       return {
@@ -40,6 +40,7 @@ class StreamDeliveryLog {
         shardEnded: async ({ checkpointer }) => checkpointer.checkpoint(),
         shutdownRequested: async ({ streamName: s, shardId: id, checkpointer }) => {
           this.events.push(`${workerId}:${s}/${id}:shutdownRequested`);
+          if (options.hangInShutdownRequested) await new Promise(() => undefined);
           await checkpointer.checkpoint();
         },
       };
@@ -80,8 +81,8 @@ describe('multi-stream (kinesalite + dynalite)', () => {
       leases: { failoverTimeMillis: 1500 },
       retrieval: { mode: 'polling', idleTimeBetweenReadsMillis: 100 },
       streamTrackerIntervalMillis: typeof streams === 'function' ? 300 : undefined,
-      processorFactory: log.factory(workerId),
-      ...extra,
+      processorFactory: log.factory(workerId, { hangInShutdownRequested: 'hang' in extra }),
+      ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== 'hang')),
     });
     schedulers.push(s);
     return s;
@@ -161,12 +162,16 @@ describe('multi-stream (kinesalite + dynalite)', () => {
     await Promise.all([w1.shutdown(), w2.shutdown()]);
   });
 
-  it('formerStreamLeasesDeletionDelayMillis: a removed stream\'s leases are deleted after the delay', async () => {
+  it('formerStreamLeasesDeletionDelayMillis: a removed stream\'s leases are deleted after the delay (also when its processors hang in shutdownRequested)', async () => {
     const [a, b] = await Promise.all([createStream(admin, 2, 'msa'), createStream(admin, 1, 'msb')]);
     const app = uniqueName('ms-app');
     const log = new StreamDeliveryLog();
     let list: StreamConfig[] = [{ streamName: a }, { streamName: b }];
-    const w1 = worker(app, 'w1', log, () => list, { formerStreamLeasesDeletionDelayMillis: 1500 });
+    const w1 = worker(app, 'w1', log, () => list, {
+      formerStreamLeasesDeletionDelayMillis: 1500,
+      hang: true,
+      leases: { failoverTimeMillis: 1500, gracefulHandoffTimeoutMillis: 500 },
+    });
     await w1.start();
     const ida = await idOf(a);
     assert.equal((await leasesOf(app)).length, 3);
@@ -175,6 +180,8 @@ describe('multi-stream (kinesalite + dynalite)', () => {
     await waitFor(async () => (await leasesOf(app)).every((l) => l.streamName !== ida), 15_000, 'a\'s leases deleted');
     assert.ok(Date.now() - removedAt >= 1500, 'not before the delay');
     assert.equal((await leasesOf(app)).length, 1, 'b\'s lease stays');
+    assert.ok(log.events.some((e) => e.includes(`:${a}/`) && e.endsWith(':shutdownRequested')), 'a\'s shards were asked to shut down (and hang)');
+    assert.deepEqual(w1.heldLeaseKeys.filter((k) => k.startsWith(`${ida}:`)), [], 'hanging shards of a let go after the timeout');
     await w1.shutdown();
   });
 
