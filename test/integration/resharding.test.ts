@@ -71,7 +71,12 @@ describe('resharding under load (kinesis-local + dynalite)', () => {
   before(async () => {
     [kinesis, dynamo] = await Promise.all([startKinesisLocal(), startDynalite()]);
   });
-  after(() => stopAll());
+  const running: Scheduler[] = [];
+  // Also after a failed assertion: a worker left running would keep the file alive.
+  after(async () => {
+    await Promise.all(running.map((w) => w.shutdown()));
+    await stopAll();
+  });
 
   const workerOptions = (app: string, streamName: string) => ({
     applicationName: app,
@@ -115,6 +120,7 @@ describe('resharding under load (kinesis-local + dynalite)', () => {
     // The second shard is the slow parent of the merge: its child must still wait for it.
     const slow = new Set([(await listShards(streamName))[1]!.shardId]);
     const workers = ['w1', 'w2', 'w3'].map((w) => new Scheduler({ ...workerOptions(app, streamName), workerId: w, processorFactory: recordingFactory(log, events, w, slow) }));
+    running.push(...workers);
     const producer = new KeyedProducer(admin, streamName);
     producer.start();
     await Promise.all(workers.map((w) => w.start()));
@@ -129,7 +135,7 @@ describe('resharding under load (kinesis-local + dynalite)', () => {
     assert.deepEqual(report.missing, []);
     assert.deepEqual(report.keyOrderViolations, []);
     assert.deepEqual(report.childBeforeParent, []);
-    assert.ok(report.produced > 500, `produced ${report.produced}`);
+    assert.ok(report.produced > 200, `produced ${report.produced}`);
     assert.ok(events.filter((e) => e.endsWith(':shardEnded')).length >= 4, `every closed parent ended: ${events.join(' ')}`);
 
     // Finished parents are deleted once their children have started.
@@ -158,6 +164,7 @@ describe('resharding under load (kinesis-local + dynalite)', () => {
     const producer = new KeyedProducer(admin, streamName);
     producer.start(10, 50);
     let workers = ['a1', 'a2'].map((w) => new Scheduler({ ...workerOptions(app, streamName), workerId: w, processorFactory: recordingFactory(log, events, w) }));
+    running.push(...workers);
     await Promise.all(workers.map((w) => w.start()));
     await new Promise((r) => setTimeout(r, 1500));
     const [s0, s1] = await listShards(streamName);
@@ -168,6 +175,7 @@ describe('resharding under load (kinesis-local + dynalite)', () => {
     await Promise.all(workers.map((w) => w.shutdown()));
     await new Promise((r) => setTimeout(r, 1000));
     workers = ['b1', 'b2'].map((w) => new Scheduler({ ...workerOptions(app, streamName), workerId: w, processorFactory: recordingFactory(log, events, w) }));
+    running.push(...workers);
     await Promise.all(workers.map((w) => w.start()));
     await new Promise((r) => setTimeout(r, 2000));
     await producer.stop();
