@@ -2,7 +2,7 @@ import type { AttributeMap, AttributeValue, DynamoDbApi, TableInfo } from '../aw
 import { ConditionalCheckFailedError, IllegalArgumentError, InvalidStateError, MalformedLeaseError, ResourceInUseError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { HashKeyRange, Lease } from './lease.js';
-import { A, b, formatThroughput, fromItem, keyOf, n, s, ss, toItem } from './lease-serializer.js';
+import { A, b, formatThroughput, fromItem, keyOf, n, readLeaseItems, s, ss, toItem } from './lease-serializer.js';
 import type { CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult } from './lease-store.js';
 
 export interface DynamoDbLeaseStoreOptions {
@@ -139,19 +139,7 @@ export class DynamoDbLeaseStore implements LeaseStore {
   }
 
   async listLeases(): Promise<ListLeasesResult> {
-    const items = await this.api.scanAll(this.tableName, { consistentRead: this.consistentReads });
-    const result: ListLeasesResult = { leases: [], malformed: [], skipped: 0 };
-    for (const item of items) {
-      try {
-        const lease = fromItem(item);
-        if (lease === undefined) result.skipped++;
-        else result.leases.push(lease);
-      } catch (error) {
-        if (!(error instanceof MalformedLeaseError)) throw error;
-        result.malformed.push(error);
-      }
-    }
-    return result;
+    return readLeaseItems(await this.api.scanAll(this.tableName, { consistentRead: this.consistentReads }));
   }
 
   // -------------------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import type { AttributeMap, AttributeValue } from '../aws/dynamodb-api.js';
 import { IllegalArgumentError, InvalidStateError, MalformedLeaseError, ResourceNotFoundError } from '../errors.js';
 import type { HashKeyRange, Lease } from './lease.js';
-import { A, b, formatThroughput, fromItem, n, s, ss, toItem } from './lease-serializer.js';
+import { A, b, formatThroughput, fromItem, n, readLeaseItems, s, ss, toItem } from './lease-serializer.js';
 import type { CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult } from './lease-store.js';
 
 /** Names of the `LeaseStore` operations, for fault injection and call counting. */
@@ -172,18 +172,7 @@ export class InMemoryLeaseStore implements LeaseStore {
   async listLeases(): Promise<ListLeasesResult> {
     await this.enter('listLeases');
     this.requireTable();
-    const result: ListLeasesResult = { leases: [], malformed: [], skipped: 0 };
-    for (const item of this.items.values()) {
-      try {
-        const lease = fromItem(item);
-        if (lease === undefined) result.skipped++;
-        else result.leases.push(lease);
-      } catch (error) {
-        if (!(error instanceof MalformedLeaseError)) throw error;
-        result.malformed.push(error);
-      }
-    }
-    return result;
+    return readLeaseItems(this.items.values());
   }
 
   async renewLease(lease: Lease, update: { throughputKBps?: number } = {}): Promise<LeaseWriteResult> {

@@ -9,6 +9,7 @@
 import type { AttributeMap, AttributeValue } from '../aws/dynamodb-api.js';
 import { IllegalArgumentError, MalformedLeaseError } from '../errors.js';
 import type { Lease, StoredCheckpoint } from './lease.js';
+import type { ListLeasesResult } from './lease-store.js';
 
 /** Attribute names of the lease table (Java KCL's `DynamoDBLeaseSerializer` constants). */
 export const A = {
@@ -257,4 +258,20 @@ export function fromItem(item: AttributeMap): Lease | undefined {
     if (lease[key] === undefined) delete lease[key];
   }
   return lease;
+}
+
+/** Reads scanned items into a listing: leases, malformed items reported (never thrown), other entities counted. */
+export function readLeaseItems(items: Iterable<AttributeMap>): ListLeasesResult {
+  const result: ListLeasesResult = { leases: [], malformed: [], skipped: 0 };
+  for (const item of items) {
+    try {
+      const lease = fromItem(item);
+      if (lease === undefined) result.skipped++;
+      else result.leases.push(lease);
+    } catch (error) {
+      if (!(error instanceof MalformedLeaseError)) throw error;
+      result.malformed.push(error);
+    }
+  }
+  return result;
 }
