@@ -328,7 +328,9 @@ export interface SchedulerOptions {
   parentShardPollIntervalMillis?: number;
   /**
    * When `processRecords` throws: `'retry'` redelivers the same batch with capped backoff (nothing is
-   * skipped), `'skip'` moves on as Java KCL does, `'release'` stops the shard and releases its lease.
+   * skipped), `'skip'` moves on as Java KCL does, `'release'` stops the shard and releases its lease (other
+   * workers may take it at once; this one waits 1 s, 2 s, 4 s … up to 60 s after consecutive failures before
+   * taking it back).
    * @defaultValue 'retry'
    */
   onProcessingError?: ProcessingErrorPolicy;

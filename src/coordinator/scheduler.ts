@@ -51,6 +51,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Removed streams whose fan-out shares an application-supplied request handler: closed only at shutdown. */
   private readonly retired: StreamContext[] = [];
   private readonly consumers = new Map<string, RunningConsumer>();
+  /** Consecutive `'release'` give-ups per lease, for the retake backoff. */
+  private readonly releaseFailures = new Map<string, number>();
   private started = false;
   private stopped = false;
 
@@ -253,11 +255,24 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       if (coordinator.renewer.isHandingOff(lease.leaseKey)) {
         await this.finishHandoff(lease.leaseKey);
       } else if (result.releaseLease || result.reason === 'REQUESTED') {
+        if (result.releaseLease) this.backOffReleased(lease.leaseKey);
         await coordinator.renewer.release(lease.leaseKey, token);
       }
+      if (!result.releaseLease && consumer.delivered > 0) this.releaseFailures.delete(lease.leaseKey);
       // SHARD_END: keep holding the finished lease (as Java KCL does) so nobody re-runs it; cleanup deletes it.
     });
     this.consumers.set(lease.leaseKey, entry);
+  }
+
+  /**
+   * `onProcessingError: 'release'` gave a shard up: this worker does not take it back for 1 s, 2 s, 4 s … (at most
+   * 60 s) after consecutive failures, so a shard whose records keep failing is retried with backoff here while
+   * other workers may take it at once. A run that delivers records resets the count.
+   */
+  private backOffReleased(leaseKey: string): void {
+    const failures = (this.releaseFailures.get(leaseKey) ?? 0) + 1;
+    this.releaseFailures.set(leaseKey, failures);
+    this.coordinator!.taker.coolDown(leaseKey, Math.min(60_000, 1000 * 2 ** (failures - 1)));
   }
 
   /**

@@ -33,6 +33,8 @@ export interface TakeRound {
  */
 export class LeaseTaker {
   private observations = new Map<string, LeaseObservation>();
+  /** Leases this worker gave up after failures, with the local time before which it will not take them again. */
+  private readonly cooldowns = new Map<string, number>();
 
   constructor(
     private readonly store: LeaseStore,
@@ -57,6 +59,11 @@ export class LeaseTaker {
     if (decision.spillover > 0) {
       this.options.logger.warn({ spillover: decision.spillover, target: decision.target }, 'maxLeasesForWorker leaves some shards unprocessed by this fleet');
     }
+    for (const [key, until] of this.cooldowns) if (until <= now) this.cooldowns.delete(key);
+    if (this.cooldowns.size > 0) {
+      decision.toTake = decision.toTake.filter((l) => !this.cooldowns.has(l.leaseKey));
+      decision.toSteal = decision.toSteal.filter((l) => !this.cooldowns.has(l.leaseKey));
+    }
     const [taken, moved] = await Promise.all([this.takeAll(decision.toTake), this.stealAll(decision.toSteal)]);
     return {
       decision,
@@ -65,6 +72,14 @@ export class LeaseTaker {
       handoffs: this.options.gracefulHandoff ? moved : [],
       leases,
     };
+  }
+
+  /**
+   * Do not take `leaseKey` again for `millis` (a shard released after processing failures backs off here, while
+   * other workers may take it at once).
+   */
+  coolDown(leaseKey: string, millis: number): void {
+    this.cooldowns.set(leaseKey, this.options.clock.now() + millis);
   }
 
   private async takeAll(leases: Lease[]): Promise<Lease[]> {

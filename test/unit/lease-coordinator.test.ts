@@ -206,4 +206,20 @@ describe('LeaseCoordinator (in-memory store, fake clock)', () => {
     await a.c.stop();
     await b.c.stop();
   });
+
+  it('a lease in cool-down (released after processing failures) is not taken again by this worker until it ends', async () => {
+    const { clock, store, make } = await setup(['s0', 's1']);
+    const w = make('w1');
+    w.c.start();
+    await clock.advance(0);
+    assert.deepEqual(w.acquired.sort(), ['s0', 's1']);
+    w.c.taker.coolDown('s0', 5000);
+    await w.c.renewer.release('s0');
+    await clock.advance(4000);
+    assert.equal((await store.getLease('s0'))!.leaseOwner, undefined, 'not retaken during the cool-down');
+    assert.equal(w.acquired.filter((k) => k === 's0').length, 1);
+    await clock.advance(1600);
+    assert.equal((await store.getLease('s0'))!.leaseOwner, 'w1', 'taken again afterwards');
+    await w.c.stop();
+  });
 });
