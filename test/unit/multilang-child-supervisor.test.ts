@@ -23,12 +23,15 @@ describe('ChildSupervisor', () => {
     const s = new ChildSupervisor({ logger, baseDelayMillis: 40, maxDelayMillis: 100 });
     assert.ok((await timed(s.beforeSpawn('a'))) < 30);
     s.failed('a');
-    assert.ok((await timed(s.beforeSpawn('a'))) >= 35);
+    assert.ok((await timed(s.beforeSpawn('a'))) >= 25);
     s.failed('a');
     s.failed('a');
     assert.equal(s.failuresOf('a'), 3);
     const capped = await timed(s.beforeSpawn('a'));
-    assert.ok(capped >= 95 && capped < 400, `capped at 100 ms, took ${capped}`);
+    // The cap is read from the log line (deterministic); the timing only checks that it really waited. Timers run
+    // off the event loop's cached clock, so under load they can fire a little early by Date.now().
+    assert.match(lines.at(-1) ?? '', /after 100 ms/, 'capped at 100 ms, not 160');
+    assert.ok(capped >= 70 && capped < 2000, `waited about 100 ms, took ${capped}`);
     assert.ok((await timed(s.beforeSpawn('b'))) < 30, 'other shards are not delayed');
     s.succeeded('a');
     assert.ok((await timed(s.beforeSpawn('a'))) < 30);
