@@ -28,6 +28,7 @@ import { startFaultProxy, type FaultCounts, type FaultProxy, type RandomFaults }
 import { createStream, kinesisAdmin } from '../support/scenario.js';
 import { WorkerFleet } from '../support/worker-fleet.js';
 import { validateChaos, type ChaosProduced as Produced } from '../support/chaos-validator.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 export interface ChaosOptions {
   /** `kinesis-local` is the faithful emulator (ChildShards at shard end), `kinesalite` the fast one. */
@@ -96,18 +97,6 @@ export interface ChaosReport {
   passed: boolean;
 }
 
-
-/** mulberry32, for reproducible choices of victims and reshard targets. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -191,7 +180,7 @@ async function merge(admin: KinesisAdmin, endpoint: string, streamName: string, 
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const { log } = options;
-  const rand = generator(options.seed);
+  const rand = seededRandom(options.seed);
   const [kinesis, dynamo] = await Promise.all([options.emulator === 'kinesis-local' ? startKinesisLocal() : startKinesalite({ shardLimit: 1000 }), startDynalite()]);
   const proxies: FaultProxy[] = [];
   let fleet: WorkerFleet | undefined;

@@ -6,6 +6,7 @@
 //    reaches the emulator — the chaos run's faults. Decisions come from a seeded generator, so runs repeat.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { seededRandom } from './seeded-random.js';
 
 export type Fault = 'server-error' | 'throttle' | 'reset';
 
@@ -54,17 +55,6 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-/** mulberry32: small, seedable, good enough to pick faults. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function throttleBody(service: FaultService, op: string): { contentType: string; body: string } {
   const message = `injected throttling for ${op}`;
@@ -81,7 +71,7 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
   const service = options.service ?? 'kinesis';
   let fault: { kind: Fault; operations: string[] } | undefined;
   let random = options.random;
-  let rand = generator(random?.seed ?? 1);
+  let rand = seededRandom(random?.seed ?? 1);
   const counts: FaultCounts = { requests: 0, throttled: 0, slowed: 0, reset: 0, serverErrors: 0 };
   const timers = new Set<NodeJS.Timeout>();
   const matches = (ops: readonly string[] | undefined, op: string): boolean => !ops || ops.length === 0 || ops.some((o) => op.endsWith(`.${o}`));
@@ -153,7 +143,7 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
     clear: () => void (fault = undefined),
     setRandom: (next) => {
       random = next;
-      if (next?.seed !== undefined) rand = generator(next.seed);
+      if (next?.seed !== undefined) rand = seededRandom(next.seed);
     },
     get failed() {
       return counts.throttled + counts.reset + counts.serverErrors;

@@ -2,17 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { KinesisRecord } from '../../src/aws/kinesis-types.js';
 
-/** mulberry32: a small seeded PRNG, so fuzz failures reproduce. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from './seeded-random.js';
 
 export function randomInt(random: () => number, maxExclusive: number): number {
   return Math.floor(random() * maxExclusive);
