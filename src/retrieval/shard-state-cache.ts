@@ -1,6 +1,6 @@
 import type { ChildShard, Shard } from '../aws/kinesis-types.js';
 import type { Clock } from '../util/clock.js';
-import { abortReason } from '../util/notifier.js';
+import { abortReason } from '../util/clock.js';
 
 /** A shard as the latest listing saw it. */
 export type ShardState =

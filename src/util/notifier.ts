@@ -1,3 +1,5 @@
+import { abortReason } from './clock.js';
+
 /** Wakes every current waiter on `notify()`; waits end early (rejecting with the signal's reason) when it aborts. */
 export class Notifier {
   private waiters = new Set<() => void>();
@@ -27,10 +29,4 @@ export class Notifier {
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }
-}
-
-/** The signal's reason (an `AbortError` when it was aborted without one). */
-export function abortReason(signal: AbortSignal): Error {
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- a reason is whatever the aborter chose
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
