@@ -1,15 +1,13 @@
 import { shardIdOf, type Lease } from '../leases/lease.js';
-import type { LeaseStore, LeaseWriteResult } from '../leases/lease-store.js';
+import type { LeaseStore } from '../leases/lease-store.js';
 import type { Metrics, MetricScope } from '../metrics/metrics.js';
 
-/** What the instrumented store reports besides metrics (for health and the `leaseStolen` event). */
+/** What the instrumented store reports besides metrics (for health). */
 export interface LeaseStoreObserver {
   /** A renewal, take or checkpoint write went through, or lost a race: either way the table answered. */
   renewalAnswered(): void;
   /** Any lease-table call returned (did not throw). */
   tableAnswered(): void;
-  /** This worker took `leaseKey` (or started a graceful handoff of it) from `previousOwner`. */
-  taken(leaseKey: string, previousOwner: string | undefined): void;
 }
 
 type Method = (...args: unknown[]) => unknown;
@@ -46,7 +44,6 @@ export function instrumentLeaseStore<T extends LeaseStore>(store: T, metrics: Me
       case 'startHandoff':
         if (method === 'takeLease') takeScope.success('TakeLease', ok, millis, 'DETAILED');
         if (ok) observer.renewalAnswered();
-        if (ok && (result as LeaseWriteResult).ok) observer.taken(lease.leaseKey, lease.leaseOwner);
         return;
       case 'listLeases':
         takeScope.success('ListLeases', ok, millis, 'DETAILED');

@@ -1,5 +1,12 @@
 import type { LeaseLossReason } from '../leases/lease-renewer.js';
-import type { ShutdownReason } from '../lifecycle/shard-consumer.js';
+import type { LeaseTask } from '../leases/lease-coordinator.js';
+import type { ProcessorPhase, ShutdownReason } from '../lifecycle/shard-consumer.js';
+
+/**
+ * The background work a `taskError` names: lease renewal and taking, shard sync, finished-lease cleanup, stream
+ * tracking (multi-stream), and releasing a lease whose stream was removed.
+ */
+export type SchedulerTask = LeaseTask | 'shard-sync' | 'lease-cleanup' | 'stream-tracker' | 'release';
 
 /**
  * Typed events of the `Scheduler` (`scheduler.on('leaseAcquired', (e) => ...)`). Listeners must not
@@ -46,9 +53,9 @@ export interface SchedulerEvents {
   /** The shard was read to its end (split or merge); children's leases exist; the processor's `shardEnded` follows. */
   shardEnded: [{ leaseKey: string; shardId: string; childShardIds: string[] }];
   /** The processor threw; what happens next follows `onProcessingError`. */
-  processingError: [{ shardId: string; phase: string; attempt: number; error: unknown }];
+  processingError: [{ shardId: string; phase: ProcessorPhase; attempt: number; error: unknown }];
   /** A background task (renewal, taking, shard sync) failed; it is retried on its next round. */
-  taskError: [{ task: string; error: unknown }];
+  taskError: [{ task: SchedulerTask; error: unknown }];
   /** The worker stopped (`shutdown()` or `startGracefulShutdown()` finished); metrics were flushed. */
   shutdown: [{ graceful: boolean }];
   /** This worker started a graceful handoff of a busier worker's lease toward itself (a steal). */

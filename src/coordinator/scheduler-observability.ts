@@ -29,7 +29,6 @@ export class SchedulerObservability {
   private readonly eventLoop: EventLoopMonitor;
   private readonly server: HealthServer | undefined;
   private readonly held = new Set<string>();
-  private readonly previousOwners = new Map<string, string | undefined>();
   private readonly workerScope: { renew: MetricScope; take: MetricScope };
   private sampler: NodeJS.Timeout | undefined;
   private lostSinceSample = 0;
@@ -100,12 +99,6 @@ export class SchedulerObservability {
     return instrumentLeaseStore(store, this.metrics, this.options.workerId, {
       renewalAnswered: () => this.health.renewalSucceeded(now()),
       tableAnswered: () => this.health.tableAnswered(now()),
-      taken: (leaseKey, previousOwner) => {
-        // Taking a lease already ours completes a graceful handoff: keep the owner it was started from.
-        if (previousOwner === this.options.workerId) return;
-        if (previousOwner === undefined) this.previousOwners.delete(leaseKey);
-        else this.previousOwners.set(leaseKey, previousOwner);
-      },
     });
   }
 
@@ -178,16 +171,12 @@ export class SchedulerObservability {
         this.sampler = setInterval(() => this.sampleLeases(), this.options.leases.renewIntervalMillis).unref();
       }
     });
-    s.on('leaseAcquired', ({ leaseKey, shardId, stolen }) => {
+    s.on('leaseAcquired', ({ leaseKey, stolen }) => {
       this.held.add(leaseKey);
       // Counted per acquisition, not per taker round: a graceful handoff completes outside the round that began it.
       this.workerScope.take.count('TakenLeases', 1);
       if (stolen) this.workerScope.take.count('StolenLeases', 1, 'DETAILED');
       this.workerScope.renew.gauge('CurrentLeases', this.held.size);
-      const from = this.previousOwners.get(leaseKey);
-      this.previousOwners.delete(leaseKey);
-      // After the acquisition's own listeners: `leaseStolen` always follows `leaseAcquired`.
-      if (stolen) queueMicrotask(() => s.emit('leaseStolen', { leaseKey, shardId, from }));
     });
     s.on('leaseLost', ({ leaseKey, shardId, reason }) => {
       this.held.delete(leaseKey);

@@ -1,5 +1,4 @@
 import type { KinesisClient } from '../aws/clients.js';
-import type { KinesisApi } from '../aws/kinesis-api.js';
 import type { StreamRef } from '../aws/kinesis-types.js';
 import type { InitialPosition } from '../config/options.js';
 import type { ResolvedOptions } from '../config/resolve-options.js';
@@ -11,6 +10,7 @@ import { LeaseCleaner } from '../shards/lease-cleaner.js';
 import { ShardEndHandler } from '../shards/shard-end.js';
 import { ShardSyncer } from '../shards/shard-syncer.js';
 import type { Logger } from '../util/logger.js';
+import type { SchedulerKinesisApi } from './scheduler-parts.js';
 
 /**
  * Everything the scheduler keeps per consumed stream: the stream, its lease-key prefix and the shard-level helpers.
@@ -35,10 +35,11 @@ export interface StreamContext {
 
 export interface StreamContextDeps {
   options: Readonly<ResolvedOptions>;
-  kinesis: KinesisApi;
-  kinesisClient: KinesisClient;
+  kinesis: SchedulerKinesisApi;
+  /** The SDK client fan-out subscribes through (unit tests, polling only, have none). */
+  kinesisClient: KinesisClient | undefined;
   store: LeaseStore;
-  onTaskError: (task: string, error: unknown) => void;
+  onTaskError: (task: 'shard-sync', error: unknown) => void;
 }
 
 /**
@@ -74,6 +75,7 @@ export async function createStreamContext(
 
   let fanOut: FanOutRetrieval | undefined;
   if (o.retrieval.mode === 'fanout') {
+    if (deps.kinesisClient === undefined) throw new InvalidStateError('enhanced fan-out needs a Kinesis client');
     // Registers (or finds) the stream consumer and waits until it is ACTIVE; retries inside.
     fanOut = new FanOutRetrieval({
       options: o.retrieval,

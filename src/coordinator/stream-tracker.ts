@@ -26,7 +26,7 @@ export interface StreamTrackerDeps {
   added(context: StreamContext): Promise<void>;
   /** A stream left the list: stop its consumers and release their leases. */
   removed(context: StreamContext): Promise<void>;
-  onTaskError(task: string, error: unknown): void;
+  onTaskError(task: 'stream-tracker', error: unknown): void;
 }
 
 /**
@@ -40,7 +40,7 @@ export class StreamTracker {
   private readonly byId = new Map<string, StreamContext>();
   /** Removed streams' lease-key prefixes, by stream id, with the time their leases may be deleted. */
   private readonly pendingDeletion = new Map<string, { prefix: string; at: number }>();
-  private readonly task: PeriodicTask | undefined;
+  private readonly task: PeriodicTask<'stream-tracker'> | undefined;
 
   constructor(private readonly deps: StreamTrackerDeps) {
     if (deps.streams.tracker !== undefined) {

@@ -4,7 +4,7 @@ import type { Logger } from '../util/logger.js';
 import { PeriodicTask } from '../util/periodic-task.js';
 import type { Lease } from './lease.js';
 import { LeaseRenewer, type LeaseLossReason } from './lease-renewer.js';
-import type { LeaseStore } from './lease-store.js';
+import type { CheckpointUpdate, LeaseStore, ListLeasesResult } from './lease-store.js';
 import { LeaseTaker, type TakeRound } from './lease-taker.js';
 
 export interface LeaseCoordinatorOptions {
@@ -20,11 +20,22 @@ export interface LeaseCoordinatorOptions {
   clock: Clock;
   logger: Logger;
   random?: () => number;
+  /**
+   * The lease table as the taker sees it (e.g. only the streams consumed now); defaults to `store.listLeases`.
+   * Keyed reads and writes (renewals, checkpoints) always go to `store` directly.
+   */
+  listLeases?: () => Promise<ListLeasesResult>;
 }
 
+/** `release(…, { backOff: true })`: first cool-down, doubled per consecutive failure up to the cap. */
+export const RELEASE_BACKOFF = { firstMillis: 1000, maxMillis: 60_000 } as const;
+
 export interface LeaseCoordinatorEvents {
-  /** A lease was taken (or stolen): start consuming its shard with this token. */
-  acquired: [{ lease: Lease; concurrencyToken: string; stolen: boolean }];
+  /**
+   * A lease was taken (or stolen): start consuming its shard with this token. `from`: the owner it was stolen
+   * from (as the taker saw it), for stolen leases only.
+   */
+  acquired: [{ lease: Lease; concurrencyToken: string; stolen: boolean; from: string | undefined }];
   /** A held lease stopped being ours. */
   lost: [{ leaseKey: string; reason: LeaseLossReason }];
   /** Another worker asked for a lease we hold (graceful handoff): stop its shard, then `finishHandoff`. */
@@ -33,21 +44,28 @@ export interface LeaseCoordinatorEvents {
   handoffStarted: [{ lease: Lease; from: string | undefined }];
   /** Result of each taker round (for shard-sync triggers, metrics, tests). */
   takeRound: [TakeRound];
-  error: [{ task: string; error: unknown }];
+  error: [{ task: LeaseTask; error: unknown }];
 }
 
+/** The coordinator's background tasks, as named in its `error` events. */
+export type LeaseTask = 'renew-leases' | 'take-leases';
+
 /**
- * Runs the renewer and the taker on their own timers (renewal every `failover/3 − epsilon`, never
- * behind record processing) and turns their outcomes into `acquired` / `lost` events.
+ * The one thing above src/leases that knows about leases: runs the renewer and the taker on their own timers
+ * (renewal every `failover/3 − epsilon`, never behind record processing), turns their outcomes into events, and
+ * offers the few operations a consumer of leases needs — release (with a retake backoff), a fenced checkpoint
+ * writer, finishing a handoff, the held leases. The renewer and taker stay private to src/leases.
  */
 export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
-  readonly renewer: LeaseRenewer;
-  readonly taker: LeaseTaker;
-  private readonly renewTask: PeriodicTask;
-  private readonly takeTask: PeriodicTask;
+  private readonly renewer: LeaseRenewer;
+  private readonly taker: LeaseTaker;
+  private readonly renewTask: PeriodicTask<'renew-leases'>;
+  private readonly takeTask: PeriodicTask<'take-leases'>;
   private takingEnabled = true;
   /** Handoffs toward us, by lease key, with the local time they started. */
   private readonly incoming = new Map<string, { since: number; from: string | undefined }>();
+  /** Consecutive releases after processing failures, per lease (for the retake backoff). */
+  private readonly releaseFailures = new Map<string, number>();
 
   constructor(
     readonly store: LeaseStore,
@@ -62,8 +80,8 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
       onLost: (leaseKey, reason) => this.emit('lost', { leaseKey, reason }),
       onHandoffRequested: (leaseKey, newOwner) => this.emit('handoffRequested', { leaseKey, newOwner }),
     });
-    this.taker = new LeaseTaker(store, options);
-    const onError = (task: string, error: unknown): void => {
+    this.taker = new LeaseTaker(store, options, options.listLeases);
+    const onError = (task: LeaseTask, error: unknown): void => {
       options.logger.warn({ task, err: error }, 'lease task failed; retrying next round');
       this.emit('error', { task, error });
     };
@@ -96,9 +114,10 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
       await Promise.all([...round.taken, ...round.stolen].map((l) => this.store.evictLease(l).catch(() => undefined)));
       return round;
     }
-    const stolenKeys = new Set(round.stolen.map((l) => l.leaseKey));
-    for (const lease of [...round.taken, ...round.stolen]) this.acquire(lease, stolenKeys.has(lease.leaseKey));
+    // The owners the steals were decided against: who a stolen lease (or a handoff toward us) came from.
     const previousOwners = new Map(round.decision.toSteal.map((l) => [l.leaseKey, l.leaseOwner]));
+    for (const lease of round.taken) this.acquire(lease, undefined);
+    for (const lease of round.stolen) this.acquire(lease, { from: previousOwners.get(lease.leaseKey) });
     for (const lease of round.handoffs) {
       const from = previousOwners.get(lease.leaseKey);
       this.incoming.set(lease.leaseKey, { since: this.options.clock.now(), from });
@@ -108,10 +127,11 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
     return round;
   }
 
-  private acquire(lease: Lease, stolen: boolean): void {
+  /** `steal`: the lease came from another live worker (`from`), not out of the expired or unowned pool. */
+  private acquire(lease: Lease, steal: { from: string | undefined } | undefined): void {
     this.incoming.delete(lease.leaseKey);
     const concurrencyToken = this.renewer.add(lease);
-    this.emit('acquired', { lease, concurrencyToken, stolen });
+    this.emit('acquired', { lease, concurrencyToken, stolen: steal !== undefined, from: steal?.from });
   }
 
   /**
@@ -138,7 +158,7 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
           this.options.logger.warn({ leaseKey, from: lease.checkpointOwner }, 'handoff not completed by the old owner in time; taking the lease');
         }
         const taken = await this.taker.takeOne(lease);
-        if (taken) this.acquire(taken, true);
+        if (taken) this.acquire(taken, { from: pending.from });
         else this.incoming.delete(leaseKey);
       }),
     );
@@ -164,5 +184,69 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
   /** Releases every held lease in the table so other workers take them at once. */
   async releaseAll(): Promise<void> {
     await Promise.all(this.renewer.heldKeys().map((key) => this.renewer.release(key)));
+  }
+
+  /** Keys of the leases held now (renewed by this worker). */
+  heldKeys(): string[] {
+    return this.renewer.heldKeys();
+  }
+
+  /** A copy of a held lease (as last written by us), if held. */
+  heldLease(leaseKey: string): Lease | undefined {
+    return this.renewer.get(leaseKey)?.lease;
+  }
+
+  /** Whether `leaseKey` is still held under `token` (the acquisition a consumer was started for). */
+  holds(leaseKey: string, token: string): boolean {
+    return this.renewer.get(leaseKey, token) !== undefined;
+  }
+
+  /**
+   * Gives a lease back (only if still held under `token`, when given) so another worker may take it at once; a
+   * `lost` event (`released`) follows. During a handoff away from us this completes the handoff instead.
+   * `backOff`: the shard was given up after processing failures — this worker does not take it back for 1 s, 2 s,
+   * 4 s … (at most 60 s) after consecutive such releases; {@link resetBackoff} starts the count again.
+   * Resolves `true` when the table was updated.
+   */
+  release(leaseKey: string, token?: string, options: { backOff?: boolean } = {}): Promise<boolean> {
+    if (options.backOff === true) {
+      const failures = (this.releaseFailures.get(leaseKey) ?? 0) + 1;
+      this.releaseFailures.set(leaseKey, failures);
+      this.taker.coolDown(leaseKey, Math.min(RELEASE_BACKOFF.maxMillis, RELEASE_BACKOFF.firstMillis * 2 ** (failures - 1)));
+    }
+    return this.renewer.release(leaseKey, token);
+  }
+
+  /** The shard made progress (records were delivered): the next failure-release backs off from 1 s again. */
+  resetBackoff(leaseKey: string): void {
+    this.releaseFailures.delete(leaseKey);
+  }
+
+  /**
+   * The fenced writer a consumer checkpoints through: it writes only while this worker still holds `leaseKey`
+   * under `token` (locally) and the table's counter and owner match; otherwise it rejects with `ShutdownError`.
+   */
+  checkpointWriter(leaseKey: string, token: string): (update: CheckpointUpdate) => Promise<void> {
+    return async (update) => {
+      await this.renewer.updateCheckpoint(leaseKey, token, update);
+    };
+  }
+
+  /** Whether another worker asked for this held lease (graceful handoff) and we have not handed it over yet. */
+  isHandingOff(leaseKey: string): boolean {
+    return this.renewer.isHandingOff(leaseKey);
+  }
+
+  /**
+   * Completes a handoff away from us once the shard's consumer stopped: the new owner may start. The lease is no
+   * longer held afterwards (`lost`, `handed-off`). Resolves `true` when the table write went through.
+   */
+  finishHandoff(leaseKey: string): Promise<boolean> {
+    return this.renewer.finishHandoff(leaseKey);
+  }
+
+  /** Stops holding a lease without a write or a `lost` event (its item is being deleted by cleanup). */
+  forget(leaseKey: string): void {
+    this.renewer.forget(leaseKey);
   }
 }

@@ -186,17 +186,6 @@ export class LeaseRenewer {
     });
   }
 
-  /** Runs `fn` with the held lease under the per-lease queue (for metadata writes that must not race). */
-  withLease<T>(leaseKey: string, token: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
-    return this.mutex.run(leaseKey, async () => {
-      const h = this.held.get(leaseKey);
-      if (h === undefined || h.concurrencyToken !== token) {
-        throw new ShutdownError(`Lease ${leaseKey} is no longer held by this worker`);
-      }
-      return fn(cloneLease(h.lease));
-    });
-  }
-
   /**
    * Gives a lease back (evicts our ownership in the table) so another worker can take it at once.
    * Resolves `true` when the table was updated; a lease already lost resolves `false`.
@@ -222,11 +211,6 @@ export class LeaseRenewer {
   /** Stops holding a lease without writing and without a loss event (its item is about to be deleted). */
   forget(leaseKey: string): void {
     this.held.delete(leaseKey);
-  }
-
-  /** Forgets every lease without writing (used when stopping hard). */
-  dropAll(): void {
-    for (const [key, h] of [...this.held]) this.lose(key, h, 'released');
   }
 
   private lose(leaseKey: string, h: HeldLease, reason: LeaseLossReason): void {

@@ -1,7 +1,7 @@
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Lease } from './lease.js';
-import type { LeaseStore } from './lease-store.js';
+import type { LeaseStore, ListLeasesResult } from './lease-store.js';
 import { decideLeasesToTake, observeLeases, type LeaseObservation, type TakerDecision } from './lease-taker-decision.js';
 
 export interface LeaseTakerOptions {
@@ -39,10 +39,12 @@ export class LeaseTaker {
   constructor(
     private readonly store: LeaseStore,
     private readonly options: LeaseTakerOptions,
+    /** The leases the taker may consider (a filtered view of the table); defaults to the whole table. */
+    private readonly listLeases: () => Promise<ListLeasesResult> = () => store.listLeases(),
   ) {}
 
   async takeLeases(): Promise<TakeRound> {
-    const { leases, malformed } = await this.store.listLeases();
+    const { leases, malformed } = await this.listLeases();
     for (const error of malformed) this.options.logger.warn({ err: error, leaseKey: error.leaseKey }, 'skipping malformed lease item');
     const now = this.options.clock.now();
     this.observations = observeLeases(this.observations, leases, now);

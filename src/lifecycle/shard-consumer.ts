@@ -16,6 +16,9 @@ export type ShardConsumerState = 'WAITING_ON_PARENTS' | 'INITIALIZING' | 'PROCES
 export type ShutdownReason = 'LEASE_LOST' | 'SHARD_END' | 'REQUESTED';
 const RANK: Record<ShutdownReason, number> = { LEASE_LOST: 3, SHARD_END: 2, REQUESTED: 1 };
 
+/** The processor call a failure happened in. */
+export type ProcessorPhase = 'initialize' | 'processRecords' | 'shardEnded' | 'shutdownRequested' | 'leaseLost';
+
 /** What a fetcher offers the consumer (polling and fan-out alike). */
 export interface RecordsSource {
   start(signal: AbortSignal): void;
@@ -33,7 +36,7 @@ export interface ShardConsumerHooks {
   /** Shard-end bookkeeping before `shardEnded` (child leases, `childShardIds` on the parent). */
   onShardEnd(childShards: ChildShardInfo[] | undefined): Promise<void>;
   /** Reports a processor failure (event + metric). */
-  onProcessingError(error: unknown, info: { phase: string; attempt: number }): void;
+  onProcessingError(error: unknown, info: { phase: ProcessorPhase; attempt: number }): void;
 }
 
 export interface ShardConsumerOptions {
@@ -253,7 +256,7 @@ export class ShardConsumer {
    * Calls the processor, applying `onProcessingError`. Resolves `true` when the call succeeded or was
    * skipped, `false` when the consumer is stopping (lease lost, shutdown) or released the shard.
    */
-  private async callWithRetry(phase: string, call: () => Promise<void> | void, opts: { noSkip?: boolean } = {}): Promise<boolean> {
+  private async callWithRetry(phase: ProcessorPhase, call: () => Promise<void> | void, opts: { noSkip?: boolean } = {}): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       if (this.controller.signal.aborted) return false;
       try {
@@ -285,7 +288,7 @@ export class ShardConsumer {
     }
   }
 
-  private async callOnce(phase: string, call: () => Promise<void> | void): Promise<void> {
+  private async callOnce(phase: ProcessorPhase, call: () => Promise<void> | void): Promise<void> {
     try {
       await call();
     } catch (error) {

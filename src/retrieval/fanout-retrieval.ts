@@ -18,7 +18,7 @@ export interface FanOutRetrievalOptions {
   kinesisClient: KinesisClient;
   /** True when `kinesisClient` came from the application (then it may carry the subscriptions too). */
   kinesisClientInjected: boolean;
-  kinesis: KinesisApi;
+  kinesis: Pick<KinesisApi, 'describeStreamSummary' | 'listShards' | 'getShardIterator' | 'getRecords'>;
   /** For the subscription client the retrieval builds itself. */
   client: { region: string; credentials?: StaticCredentials | undefined; endpoint?: string | undefined };
   initialTimestamp?: Date | undefined;
@@ -131,10 +131,5 @@ export class FanOutRetrieval {
       }
     }
     if (this.ownsSubscribeClient) this.subscribeClient.destroy();
-  }
-
-  /** The stream's ARN once `start()` looked it up (undefined with a given `consumerArn`). */
-  get streamArnUsed(): string | undefined {
-    return this.streamArn;
   }
 }

@@ -4,16 +4,16 @@ import type { Clock } from './clock.js';
  * Runs `task` every `intervalMillis` (fixed delay: the next run is scheduled after the previous one
  * finishes, so a slow run never overlaps itself) until stopped. Errors go to `onError`, never up.
  */
-export class PeriodicTask {
+export class PeriodicTask<Name extends string = string> {
   private controller: AbortController | undefined;
   private loop: Promise<void> | undefined;
 
   constructor(
-    private readonly name: string,
+    private readonly name: Name,
     private readonly intervalMillis: number,
     private readonly task: (signal: AbortSignal) => Promise<void>,
     private readonly clock: Clock,
-    private readonly onError: (name: string, error: unknown) => void,
+    private readonly onError: (name: Name, error: unknown) => void,
   ) {}
 
   /** Starts the loop; `runFirstImmediately` runs once before the first wait. */

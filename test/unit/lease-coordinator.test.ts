@@ -85,13 +85,13 @@ describe('LeaseCoordinator (in-memory store, fake clock)', () => {
     assert.ok((await store.takeLease(lease, 'thief')).ok);
     await clock.advance(FAILOVER / 3);
     assert.deepEqual(w.lost, ['s0:renewal-conflict']);
-    await assert.rejects(w.c.renewer.updateCheckpoint('s0', tokens[0]!, { checkpoint: { sequenceNumber: '1', subSequenceNumber: 0 } }), ShutdownError);
+    await assert.rejects(w.c.checkpointWriter('s0', tokens[0]!)({ checkpoint: { sequenceNumber: '1', subSequenceNumber: 0 } }), ShutdownError);
     // The thief dies, we take it back under a new token; the old token still cannot write.
     await clock.advance(FAILOVER * 4);
     assert.equal(tokens.length, 2);
     assert.notEqual(tokens[0], tokens[1]);
-    await assert.rejects(w.c.renewer.updateCheckpoint('s0', tokens[0]!, { checkpoint: { sequenceNumber: '1', subSequenceNumber: 0 } }), ShutdownError);
-    await w.c.renewer.updateCheckpoint('s0', tokens[1]!, { checkpoint: { sequenceNumber: '1', subSequenceNumber: 0 } });
+    await assert.rejects(w.c.checkpointWriter('s0', tokens[0]!)({ checkpoint: { sequenceNumber: '1', subSequenceNumber: 0 } }), ShutdownError);
+    await w.c.checkpointWriter('s0', tokens[1]!)({ checkpoint: { sequenceNumber: '1', subSequenceNumber: 0 } });
     assert.equal((await store.getLease('s0'))!.checkpoint.sequenceNumber, '1');
     await w.c.stop();
   });
@@ -150,13 +150,13 @@ describe('LeaseCoordinator (in-memory store, fake clock)', () => {
     await clock.advance(FAILOVER / 3);
     assert.deepEqual(requested.sort(), keys.map((k) => `${k}->b`));
     for (const key of keys) {
-      assert.ok(a.c.renewer.isHandingOff(key));
-      assert.ok(a.c.renewer.get(key), 'a still holds it until it finishes');
+      assert.ok(a.c.isHandingOff(key));
+      assert.ok(a.c.heldLease(key), 'a still holds it until it finishes');
     }
     await clock.advance(FAILOVER * 2);
     assert.deepEqual(b.acquired, [], 'still waiting: a keeps the leases alive while its processors shut down');
     // a's processors checkpointed and stopped: finish the transfers.
-    for (const key of keys) assert.equal(await a.c.renewer.finishHandoff(key), true);
+    for (const key of keys) assert.equal(await a.c.finishHandoff(key), true);
     assert.deepEqual(a.lost.sort(), keys.map((k) => `${k}:handed-off`));
     await clock.advance(FAILOVER / 3);
     assert.deepEqual(b.acquired.sort(), keys);
@@ -164,7 +164,7 @@ describe('LeaseCoordinator (in-memory store, fake clock)', () => {
       const after = (await store.getLease(key))!;
       assert.deepEqual([after.leaseOwner, after.checkpointOwner], ['b', undefined]);
     }
-    assert.equal(a.c.renewer.size, 2);
+    assert.equal(a.c.heldKeys().length, 2);
     await a.c.stop();
     await b.c.stop();
   });
@@ -197,7 +197,7 @@ describe('LeaseCoordinator (in-memory store, fake clock)', () => {
     assert.equal(b.c.pendingHandoffs.length, 1);
     const [key] = b.c.pendingHandoffs;
     await clock.advance(FAILOVER); // a renews as checkpoint owner but never finishes
-    assert.ok(a.c.renewer.isHandingOff(key!));
+    assert.ok(a.c.isHandingOff(key!));
     assert.deepEqual(b.acquired, []);
     await clock.advance(1000 + FAILOVER);
     assert.deepEqual(b.acquired, [key]);
@@ -207,19 +207,30 @@ describe('LeaseCoordinator (in-memory store, fake clock)', () => {
     await b.c.stop();
   });
 
-  it('a lease in cool-down (released after processing failures) is not taken again by this worker until it ends', async () => {
+  it('release with backOff: this worker retakes the lease after 1 s, 2 s, 4 s … at most 60 s of consecutive failures; resetBackoff starts over', async () => {
     const { clock, store, make } = await setup(['s0', 's1']);
     const w = make('w1');
     w.c.start();
     await clock.advance(0);
     assert.deepEqual(w.acquired.sort(), ['s0', 's1']);
-    w.c.taker.coolDown('s0', 5000);
-    await w.c.renewer.release('s0');
-    await clock.advance(4000);
-    assert.equal((await store.getLease('s0'))!.leaseOwner, undefined, 'not retaken during the cool-down');
-    assert.equal(w.acquired.filter((k) => k === 's0').length, 1);
-    await clock.advance(1600);
-    assert.equal((await store.getLease('s0'))!.leaseOwner, 'w1', 'taken again afterwards');
+    const step = 100;
+    /** Releases s0 after a "failure" and measures (fake) time until this worker owns it again. */
+    const retakenAfter = async (): Promise<number> => {
+      assert.equal(await w.c.release('s0', undefined, { backOff: true }), true);
+      assert.equal((await store.getLease('s0'))!.leaseOwner, undefined, 'released in the table: others may take it at once');
+      const released = clock.now();
+      while ((await store.getLease('s0'))!.leaseOwner !== 'w1') await clock.advance(step);
+      return clock.now() - released;
+    };
+    const taker = 500; // the taker interval: a cool-down ends, the next round takes it
+    for (const backoff of [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000]) {
+      const waited = await retakenAfter();
+      assert.ok(waited >= backoff && waited <= backoff + taker + step, `backoff ${backoff}: retaken after ${waited} ms`);
+    }
+    w.c.resetBackoff('s0');
+    const waited = await retakenAfter();
+    assert.ok(waited >= 1000 && waited <= 1000 + taker + step, `after a reset: ${waited} ms`);
+    assert.equal((await store.getLease('s1'))!.leaseOwner, 'w1', 'the other lease was never affected');
     await w.c.stop();
   });
 });
