@@ -1,7 +1,6 @@
 // The public surface of ts-kcl. Everything else is internal and may change.
 export { Scheduler } from './coordinator/scheduler.js';
 export type { SchedulerEvents } from './coordinator/scheduler-events.js';
-export type { SchedulerObservability } from './coordinator/scheduler-observability.js';
 export type { MetricsOptions, HttpOptions } from './config/observability-options.js';
 export type { MetricsSink, MetricDatum, MetricDimensions, MetricKind, MetricLevel, MetricsLevel, MetricUnit } from './metrics/metrics-sink.js';
 export { Metrics, MetricScope } from './metrics/metrics.js';
@@ -60,6 +59,3 @@ export {
   TimeoutError,
 } from './errors.js';
 export type { Logger } from './util/logger.js';
-export type { Clock } from './util/clock.js';
-export type { Lease } from './leases/lease.js';
-export type { LeaseStore } from './leases/lease-store.js';

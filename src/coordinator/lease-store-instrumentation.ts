@@ -1,6 +1,7 @@
-import { shardIdOf, type Lease } from '../leases/lease.js';
-import type { LeaseStore } from '../leases/lease-store.js';
+import { shardIdOf, type HashKeyRange, type Lease } from '../leases/lease.js';
+import type { CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult } from '../leases/lease-store.js';
 import type { Metrics, MetricScope } from '../metrics/metrics.js';
+import type { Clock } from '../util/clock.js';
 
 /** What the instrumented store reports besides metrics (for health). */
 export interface LeaseStoreObserver {
@@ -10,71 +11,110 @@ export interface LeaseStoreObserver {
   tableAnswered(): void;
 }
 
-type Method = (...args: unknown[]) => unknown;
-
 /**
- * Wraps a lease store (any `LeaseStore`, with a `Proxy`, so methods added later pass through untouched) to time
- * its calls for Java KCL's lease metrics — `RenewAllLeases`: `RenewLease.Success/Time`; `TakeLeases`:
- * `ListLeases.*`, `TakeLease.*`; `ProcessTask` per shard: `UpdateLease.*` (checkpoints) — and to tell `observer`
- * which calls went through.
+ * A lease store that times its calls for Java KCL's lease metrics — `RenewAllLeases`: `RenewLease.Success/Time`;
+ * `TakeLeases`: `ListLeases.*`, `TakeLease.*`; `ProcessTask` per shard: `UpdateLease.*` (checkpoints) — and tells
+ * `observer` which calls went through (health). Results and errors pass through unchanged; time is the `clock`'s.
  */
-export function instrumentLeaseStore<T extends LeaseStore>(store: T, metrics: Metrics, workerId: string, observer: LeaseStoreObserver): T {
-  const renewScope = metrics.scope({ Operation: 'RenewAllLeases', WorkerIdentifier: workerId });
-  const takeScope = metrics.scope({ Operation: 'TakeLeases', WorkerIdentifier: workerId });
-  const shardScopes = new Map<string, MetricScope>();
-  const shardScope = (lease: Lease): MetricScope => {
+export class InstrumentedLeaseStore implements LeaseStore {
+  private readonly renewScope: MetricScope;
+  private readonly takeScope: MetricScope;
+  private readonly shardScopes = new Map<string, MetricScope>();
+
+  constructor(
+    private readonly store: LeaseStore,
+    private readonly metrics: Metrics,
+    workerId: string,
+    private readonly observer: LeaseStoreObserver,
+    private readonly clock: Clock,
+  ) {
+    this.renewScope = metrics.scope({ Operation: 'RenewAllLeases', WorkerIdentifier: workerId });
+    this.takeScope = metrics.scope({ Operation: 'TakeLeases', WorkerIdentifier: workerId });
+  }
+
+  createTableIfNotExists(options: LeaseTableOptions): Promise<boolean> {
+    return this.observe(() => this.store.createTableIfNotExists(options));
+  }
+
+  tableExists(): Promise<boolean> {
+    return this.observe(() => this.store.tableExists());
+  }
+
+  createLeaseIfNotExists(lease: Lease): Promise<boolean> {
+    return this.observe(() => this.store.createLeaseIfNotExists(lease));
+  }
+
+  getLease(leaseKey: string, options?: { consistentRead?: boolean }): Promise<Lease | undefined> {
+    return this.observe(() => this.store.getLease(leaseKey, options));
+  }
+
+  listLeases(): Promise<ListLeasesResult> {
+    return this.observe(() => this.store.listLeases(), (ok, millis) => this.takeScope.success('ListLeases', ok, millis, 'DETAILED'));
+  }
+
+  renewLease(lease: Lease, update?: { throughputKBps?: number }): Promise<LeaseWriteResult> {
+    return this.observe(() => this.store.renewLease(lease, update), (ok, millis) => {
+      this.renewScope.success('RenewLease', ok, millis, 'SUMMARY');
+      if (ok) this.observer.renewalAnswered();
+    });
+  }
+
+  takeLease(lease: Lease, newOwner: string): Promise<LeaseWriteResult> {
+    return this.observe(() => this.store.takeLease(lease, newOwner), (ok, millis) => {
+      this.takeScope.success('TakeLease', ok, millis, 'DETAILED');
+      if (ok) this.observer.renewalAnswered();
+    });
+  }
+
+  startHandoff(lease: Lease, newOwner: string): Promise<LeaseWriteResult> {
+    return this.observe(() => this.store.startHandoff(lease, newOwner), (ok) => ok && this.observer.renewalAnswered());
+  }
+
+  finishHandoff(lease: Lease): Promise<LeaseWriteResult> {
+    return this.observe(() => this.store.finishHandoff(lease));
+  }
+
+  evictLease(lease: Lease): Promise<LeaseWriteResult> {
+    return this.observe(() => this.store.evictLease(lease));
+  }
+
+  updateCheckpoint(lease: Lease, update: CheckpointUpdate): Promise<LeaseWriteResult> {
+    return this.observe(() => this.store.updateCheckpoint(lease, update), (ok, millis) => {
+      this.shardScope(lease).success('UpdateLease', ok, millis, 'DETAILED');
+      if (ok) this.observer.renewalAnswered();
+    });
+  }
+
+  updateMetaInfo(leaseKey: string, meta: { childShardIds?: string[]; hashKeyRange?: HashKeyRange }): Promise<LeaseWriteResult> {
+    return this.observe(() => this.store.updateMetaInfo(leaseKey, meta));
+  }
+
+  deleteLease(leaseKey: string): Promise<void> {
+    return this.observe(() => this.store.deleteLease(leaseKey));
+  }
+
+  /** Runs one call; `after` gets whether it returned (a lost conditional write counts as returned) and its duration. */
+  private async observe<T>(call: () => Promise<T>, after?: (ok: boolean, millis: number) => void): Promise<T> {
+    const started = this.clock.now();
+    let result: T;
+    try {
+      result = await call();
+    } catch (error) {
+      after?.(false, this.clock.now() - started);
+      throw error;
+    }
+    this.observer.tableAnswered();
+    after?.(true, this.clock.now() - started);
+    return result;
+  }
+
+  private shardScope(lease: Lease): MetricScope {
     const shardId = shardIdOf(lease);
-    let scope = shardScopes.get(shardId);
+    let scope = this.shardScopes.get(shardId);
     if (scope === undefined) {
-      scope = metrics.scope({ Operation: 'ProcessTask', ShardId: shardId });
-      shardScopes.set(shardId, scope);
+      scope = this.metrics.scope({ Operation: 'ProcessTask', ShardId: shardId });
+      this.shardScopes.set(shardId, scope);
     }
     return scope;
-  };
-
-  const after = (method: string, args: unknown[], ok: boolean, result: unknown, millis: number): void => {
-    if (ok) observer.tableAnswered();
-    const lease = args[0] as Lease;
-    switch (method) {
-      case 'renewLease':
-        renewScope.success('RenewLease', ok, millis, 'SUMMARY');
-        if (ok) observer.renewalAnswered();
-        return;
-      case 'takeLease':
-      case 'startHandoff':
-        if (method === 'takeLease') takeScope.success('TakeLease', ok, millis, 'DETAILED');
-        if (ok) observer.renewalAnswered();
-        return;
-      case 'listLeases':
-        takeScope.success('ListLeases', ok, millis, 'DETAILED');
-        return;
-      case 'updateCheckpoint':
-        shardScope(lease).success('UpdateLease', ok, millis, 'DETAILED');
-        if (ok) observer.renewalAnswered();
-        return;
-    }
-  };
-
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function' || typeof property !== 'string' || property === 'constructor') return value;
-      const method = value as Method;
-      return (...args: unknown[]): unknown => {
-        const started = performance.now();
-        const result = method.apply(target, args);
-        if (!(result instanceof Promise)) return result;
-        return result.then(
-          (value: unknown) => {
-            after(property, args, true, value, performance.now() - started);
-            return value;
-          },
-          (error: unknown) => {
-            after(property, args, false, undefined, performance.now() - started);
-            throw error;
-          },
-        );
-      };
-    },
-  });
+  }
 }

@@ -1,5 +1,6 @@
 import type { MetricScope } from '../metrics/metrics.js';
 import type { ShardRecordProcessor } from '../processor/types.js';
+import type { Clock } from '../util/clock.js';
 
 export interface ProcessorScopes {
   /** Operation `ProcessTask`, dimension `ShardId`. */
@@ -12,18 +13,6 @@ export interface ProcessorScopes {
   reportLag: boolean;
 }
 
-const now = (): number => performance.now();
-
-async function timed(scope: MetricScope, name: string, level: 'SUMMARY' | 'DETAILED', call: () => Promise<void> | void): Promise<void> {
-  const started = now();
-  try {
-    await call();
-  } catch (error) {
-    scope.success(name, false, now() - started, level);
-    throw error;
-  }
-  scope.success(name, true, now() - started, level);
-}
 
 /**
  * Wraps a processor to emit Java KCL's processing metrics around each call, without changing what it sees or
@@ -31,8 +20,18 @@ async function timed(scope: MetricScope, name: string, level: 'SUMMARY' | 'DETAI
  * `RecordProcessor.processRecords.Success/Time`, `RecordProcessor.initialize.*`, `RecordProcessor.shutdown.*`
  * (shard end, lease loss, shutdown request) and, with `reportLag`, `MillisBehindLatest`.
  */
-export function instrumentProcessor(processor: ShardRecordProcessor, scopes: ProcessorScopes): ShardRecordProcessor {
+export function instrumentProcessor(processor: ShardRecordProcessor, scopes: ProcessorScopes, clock: Clock): ShardRecordProcessor {
   const { process, initialize, shutdown, reportLag } = scopes;
+  const timed = async (scope: MetricScope, name: string, level: 'SUMMARY' | 'DETAILED', call: () => Promise<void> | void): Promise<void> => {
+    const started = clock.now();
+    try {
+      await call();
+    } catch (error) {
+      scope.success(name, false, clock.now() - started, level);
+      throw error;
+    }
+    scope.success(name, true, clock.now() - started, level);
+  };
   const wrapped: ShardRecordProcessor = {
     initialize: (input) => timed(initialize, 'RecordProcessor.initialize', 'DETAILED', () => processor.initialize(input)),
     processRecords: async (input) => {

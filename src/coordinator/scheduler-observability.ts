@@ -11,11 +11,10 @@ import { HealthServer } from '../observability/health-server.js';
 import { WorkerHealth, type HealthReport, type ReadinessReport } from '../observability/worker-health.js';
 import type { ShardRecordProcessor } from '../processor/types.js';
 import type { FetchInfo } from '../retrieval/polling-fetcher.js';
-import { instrumentLeaseStore } from './lease-store-instrumentation.js';
+import { PeriodicTask } from '../util/periodic-task.js';
+import { InstrumentedLeaseStore } from './lease-store-instrumentation.js';
 import { instrumentProcessor } from './processor-instrumentation.js';
 import type { SchedulerEvents } from './scheduler-events.js';
-
-const now = (): number => performance.now();
 
 /**
  * Everything a scheduler reports about itself besides its events: metrics (through the configured backend),
@@ -30,7 +29,8 @@ export class SchedulerObservability {
   private readonly server: HealthServer | undefined;
   private readonly held = new Set<string>();
   private readonly workerScope: { renew: MetricScope; take: MetricScope };
-  private sampler: NodeJS.Timeout | undefined;
+  /** Lease gauges every renewal interval, as Java KCL reports them (only with metrics on). */
+  private sampler: PeriodicTask<'lease-metrics'> | undefined;
   private lostSinceSample = 0;
   private stopped = false;
 
@@ -78,9 +78,14 @@ export class SchedulerObservability {
     return this.server?.address;
   }
 
+  /** The scheduler's clock: health ages and metric durations are measured on it (a fake one in tests). */
+  private now(): number {
+    return this.options.clock.now();
+  }
+
   /** What `/healthz` answers. */
   healthReport(): HealthReport {
-    return this.health.report(now(), this.eventLoop.maxDelayMillis(), this.held.size);
+    return this.health.report(this.now(), this.eventLoop.maxDelayMillis(), this.held.size);
   }
 
   /** What `/readyz` answers. */
@@ -95,11 +100,12 @@ export class SchedulerObservability {
   }
 
   /** Hook: wraps the lease store so its calls feed lease metrics and health. */
-  instrumentLeaseStore<T extends LeaseStore>(store: T): T {
-    return instrumentLeaseStore(store, this.metrics, this.options.workerId, {
-      renewalAnswered: () => this.health.renewalSucceeded(now()),
-      tableAnswered: () => this.health.tableAnswered(now()),
-    });
+  instrumentLeaseStore(store: LeaseStore): LeaseStore {
+    const observer = {
+      renewalAnswered: () => this.health.renewalSucceeded(this.now()),
+      tableAnswered: () => this.health.tableAnswered(this.now()),
+    };
+    return new InstrumentedLeaseStore(store, this.metrics, this.options.workerId, observer, this.options.clock);
   }
 
   /** Hook: the lease coordinator's take rounds feed `TakeLeases` metrics (the round's view of the fleet). */
@@ -126,7 +132,7 @@ export class SchedulerObservability {
       initialize: this.metrics.scope({ Operation: 'InitializeTask', ShardId: shardId }),
       shutdown: this.metrics.scope({ Operation: 'ShutdownTask', ShardId: shardId }),
       reportLag: this.options.retrieval.mode === 'fanout',
-    });
+    }, this.options.clock);
   }
 
   /** Hook: the polling fetcher's `onFetch` for one shard (`undefined` when metrics are off). */
@@ -149,8 +155,10 @@ export class SchedulerObservability {
     if (this.stopped) return;
     this.stopped = true;
     this.health.stopping();
-    clearInterval(this.sampler);
-    if (this.sampler !== undefined) this.sampleLeases();
+    if (this.sampler !== undefined) {
+      await this.sampler.stop();
+      this.sampleLeases();
+    }
     this.eventLoop.stop();
     await this.metrics.close();
     await this.server?.close();
@@ -165,10 +173,12 @@ export class SchedulerObservability {
   private subscribe(): void {
     const s = this.scheduler;
     s.on('initialized', () => {
-      this.health.initialized(now());
-      if (this.metrics.enabled) {
+      this.health.initialized(this.now());
+      if (this.metrics.enabled && !this.stopped) {
         // Java KCL reports these every renewal round (zeros included); so do we, for continuous charts.
-        this.sampler = setInterval(() => this.sampleLeases(), this.options.leases.renewIntervalMillis).unref();
+        const o = this.options;
+        this.sampler = new PeriodicTask('lease-metrics', o.leases.renewIntervalMillis, async () => this.sampleLeases(), o.clock, () => undefined);
+        this.sampler.start(false);
       }
     });
     s.on('leaseAcquired', ({ leaseKey, stolen }) => {

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { KclError, type Logger } from '../index.js';
+import { systemClock } from '../util/clock.js';
+import { withTimeout } from '../util/with-timeout.js';
 import { encodeMessage, parseChildLine, type ChildMessage, type DaemonMessage } from './protocol.js';
 
 /** Why a child is given up on. */
@@ -40,7 +42,7 @@ export class ChildChannel {
   readonly exited: Promise<void>;
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly queue: ChildMessage[] = [];
-  private waiter: { resolve: (m: ChildMessage) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout } | undefined;
+  private waiter: { resolve: (m: ChildMessage) => void; reject: (e: Error) => void } | undefined;
   private failure: ChildProcessError | undefined;
   private hasExited = false;
 
@@ -90,20 +92,19 @@ export class ChildChannel {
   }
 
   /** The next protocol message; rejects when the child is gone or stays silent for `timeoutMillis`. */
-  next(timeoutMillis?: number): Promise<ChildMessage> {
+  async next(timeoutMillis?: number): Promise<ChildMessage> {
     const queued = this.queue.shift();
-    if (queued) return Promise.resolve(queued);
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.waiter) return Promise.reject(new ChildProcessError('protocol', 'concurrent reads of one child'));
-    return new Promise<ChildMessage>((resolve, reject) => {
-      this.waiter = { resolve, reject };
-      if (timeoutMillis !== undefined) {
-        this.waiter.timer = setTimeout(() => {
-          this.waiter = undefined;
-          reject(new ChildProcessError('timeout', `record processor (pid ${this.pid}) sent nothing for ${timeoutMillis} ms (timeoutInSeconds)`));
-        }, timeoutMillis);
-      }
-    });
+    if (queued) return queued;
+    if (this.failure) throw this.failure;
+    if (this.waiter) throw new ChildProcessError('protocol', 'concurrent reads of one child');
+    let waiter!: { resolve: (m: ChildMessage) => void; reject: (e: Error) => void };
+    const message = new Promise<ChildMessage>((resolve, reject) => (waiter = { resolve, reject }));
+    this.waiter = waiter;
+    if (timeoutMillis === undefined) return message;
+    const outcome = await withTimeout(message, timeoutMillis, systemClock);
+    if (!outcome.timedOut) return outcome.value;
+    if (this.waiter === waiter) this.waiter = undefined;
+    throw new ChildProcessError('timeout', `record processor (pid ${this.pid}) sent nothing for ${timeoutMillis} ms (timeoutInSeconds)`);
   }
 
   /** End of input: a well-behaved child exits. */
@@ -114,13 +115,7 @@ export class ChildChannel {
   /** True when the child exited within `millis`. */
   async waitForExit(millis: number): Promise<boolean> {
     if (this.hasExited) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const exited = await Promise.race([
-      this.exited.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), millis))),
-    ]);
-    clearTimeout(timer);
-    return exited;
+    return !(await withTimeout(this.exited, millis, systemClock)).timedOut;
   }
 
   /** SIGKILL to the child's process group (the child and what it started). */
@@ -147,7 +142,6 @@ export class ChildChannel {
     const waiter = this.waiter;
     if (waiter) {
       this.waiter = undefined;
-      clearTimeout(waiter.timer);
       waiter.resolve(parsed.message);
     } else {
       this.queue.push(parsed.message);
@@ -160,7 +154,6 @@ export class ChildChannel {
     const waiter = this.waiter;
     if (waiter) {
       this.waiter = undefined;
-      clearTimeout(waiter.timer);
       waiter.reject(error);
     }
   }

@@ -1,4 +1,5 @@
 import { ShutdownError, type Logger } from '../index.js';
+import { systemClock } from '../util/clock.js';
 import type { ChildChannel } from './child-channel.js';
 import type { ChildSupervision } from './child-process-processor.js';
 
@@ -50,17 +51,11 @@ export class ChildSupervisor implements ChildSupervision {
     if (failures === 0) return;
     const delay = Math.min(this.max, this.base * 2 ** Math.min(failures - 1, 20));
     this.o.logger.info({ shardId, failures, delayMillis: delay }, `restarting the record processor of ${shardId} after ${delay} ms`);
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        reject(new ShutdownError('the daemon is shutting down; no new record processors'));
-      };
-      const timer = setTimeout(() => {
-        this.stopping.signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, delay);
-      this.stopping.signal.addEventListener('abort', onAbort, { once: true });
-    });
+    try {
+      await systemClock.sleep(delay, this.stopping.signal);
+    } catch {
+      throw new ShutdownError('the daemon is shutting down; no new record processors');
+    }
   }
 
   track(channel: ChildChannel): () => void {

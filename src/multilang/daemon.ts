@@ -1,4 +1,6 @@
 import { ConfigError, Scheduler, type Logger } from '../index.js';
+import { systemClock } from '../util/clock.js';
+import { withTimeout } from '../util/with-timeout.js';
 import { ChildProcessProcessor } from './child-process-processor.js';
 import { ChildSupervisor } from './child-supervisor.js';
 import { findExecutable } from './find-executable.js';
@@ -118,15 +120,8 @@ export class MultiLangDaemon {
 
 /** The promise's value if it settles within `millis`, else undefined (a rejection counts as `false`). */
 async function settleWithin(promise: Promise<boolean>, millis: number): Promise<boolean | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise.catch(() => false),
-      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), millis))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const outcome = await withTimeout(promise.catch(() => false), millis, systemClock);
+  return outcome.timedOut ? undefined : outcome.value;
 }
 
 /**

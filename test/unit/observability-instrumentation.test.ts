@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { instrumentLeaseStore } from '../../src/coordinator/lease-store-instrumentation.js';
+import { InstrumentedLeaseStore } from '../../src/coordinator/lease-store-instrumentation.js';
 import { instrumentProcessor } from '../../src/coordinator/processor-instrumentation.js';
 import { NetworkError } from '../../src/errors.js';
 import { InMemoryLeaseStore } from '../../src/leases/in-memory-lease-store.js';
@@ -8,6 +8,7 @@ import type { Lease } from '../../src/leases/lease.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import type { MetricDatum, MetricsSink } from '../../src/metrics/metrics-sink.js';
 import type { KinesisClientRecord, ProcessRecordsInput, ShardRecordProcessor } from '../../src/processor/types.js';
+import { FakeClock } from '../../src/util/clock.js';
 
 class CaptureSink implements MetricsSink {
   readonly data: MetricDatum[] = [];
@@ -23,17 +24,17 @@ function newLease(key: string, owner?: string): Lease {
   return { leaseKey: key, leaseOwner: owner, leaseCounter: 0, checkpoint: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 }, ownerSwitchesSinceCheckpoint: 0, parentShardIds: [], childShardIds: [] };
 }
 
-describe('instrumentLeaseStore', () => {
+describe('InstrumentedLeaseStore', () => {
   it('times lease calls into Java KCL metrics and tells which calls went through, without changing results', async () => {
     const raw = new InMemoryLeaseStore();
     await raw.createLeaseIfNotExists(newLease('shardId-1', 'other-worker'));
     await raw.createLeaseIfNotExists(newLease('shardId-2'));
     const sink = new CaptureSink();
     const events: string[] = [];
-    const store = instrumentLeaseStore(raw, new Metrics(sink, 'DETAILED'), 'w1', {
+    const store = new InstrumentedLeaseStore(raw, new Metrics(sink, 'DETAILED'), 'w1', {
       renewalAnswered: () => events.push('renewal'),
       tableAnswered: () => events.push('table'),
-    });
+    }, new FakeClock());
     const { leases } = await store.listLeases();
     assert.equal(leases.length, 2);
     const stolen = leases.find((l) => l.leaseKey === 'shardId-1')!;
@@ -47,7 +48,6 @@ describe('instrumentLeaseStore', () => {
     raw.failNext('renewLease', new NetworkError('down'));
     await assert.rejects(store.renewLease(renewed.lease), NetworkError);
     assert.equal(raw.calls.renewLease, 3, 'the real store did the work');
-    assert.equal(store.size, 2, 'non-function members pass through');
 
     assert.deepEqual(sink.names(), [
       'TakeLeases/ListLeases.Success=1', 'TakeLeases/ListLeases.Time=t',
@@ -62,12 +62,30 @@ describe('instrumentLeaseStore', () => {
     assert.deepEqual(events, ['table', 'table', 'renewal', 'table', 'renewal', 'table', 'renewal', 'table', 'renewal']);
   });
 
+  it('times calls on the injected clock', async () => {
+    const raw = new InMemoryLeaseStore();
+    await raw.createLeaseIfNotExists(newLease('s'));
+    const clock = new FakeClock();
+    const sink = new CaptureSink();
+    const store = new InstrumentedLeaseStore(raw, new Metrics(sink, 'DETAILED'), 'w1', { renewalAnswered: () => undefined, tableAnswered: () => undefined }, clock);
+    const slow: InMemoryLeaseStore['listLeases'] = async () => {
+      await clock.sleep(250);
+      return InMemoryLeaseStore.prototype.listLeases.call(raw);
+    };
+    raw.listLeases = slow;
+    const listing = store.listLeases();
+    await clock.advance(250);
+    assert.equal((await listing).leases.length, 1);
+    const time = sink.data.find((d) => d.name === 'ListLeases.Time');
+    assert.equal(time?.value, 250);
+  });
+
   it('at SUMMARY only renewals are timed', async () => {
     const raw = new InMemoryLeaseStore();
     await raw.createLeaseIfNotExists(newLease('s'));
     const sink = new CaptureSink();
     const noop = { renewalAnswered: () => undefined, tableAnswered: () => undefined };
-    const store = instrumentLeaseStore(raw, new Metrics(sink, 'SUMMARY'), 'w1', noop);
+    const store = new InstrumentedLeaseStore(raw, new Metrics(sink, 'SUMMARY'), 'w1', noop, new FakeClock());
     const { leases } = await store.listLeases();
     const t = await store.takeLease(leases[0]!, 'w1');
     assert.ok(t.ok);
@@ -104,7 +122,7 @@ describe('instrumentProcessor', () => {
       shardEnded: () => undefined,
     };
     const sink = new CaptureSink();
-    const p = instrumentProcessor(inner, scopes(sink, true));
+    const p = instrumentProcessor(inner, scopes(sink, true), new FakeClock());
     assert.equal('shutdownRequested' in p, false, 'an optional method the processor lacks stays absent');
     await p.initialize({ shardId: 's', streamName: 'x', extendedSequenceNumber: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 } });
     const input = { shardId: 's', streamName: 'x', records: [record('abc'), record('de')], millisBehindLatest: 42, isAtShardEnd: false } as unknown as ProcessRecordsInput;
@@ -138,7 +156,7 @@ describe('instrumentProcessor', () => {
     }
     const inner = new Processor();
     const sink = new CaptureSink();
-    const p = instrumentProcessor(inner, scopes(sink, false));
+    const p = instrumentProcessor(inner, scopes(sink, false), new FakeClock());
     await p.shutdownRequested!({ shardId: 's', streamName: 'x' } as never);
     await p.processRecords({ records: [], millisBehindLatest: 9 } as unknown as ProcessRecordsInput);
     assert.equal(inner.calls, 1);

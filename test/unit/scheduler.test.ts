@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Scheduler } from '../../src/coordinator/scheduler.js';
 import type { SchedulerParts } from '../../src/coordinator/scheduler-parts.js';
 import type { SchedulerOptions } from '../../src/config/options.js';
-import { ShutdownError } from '../../src/errors.js';
+import { NetworkError, ShutdownError } from '../../src/errors.js';
 import { InMemoryLeaseStore } from '../../src/leases/in-memory-lease-store.js';
 import type { ProcessRecordsInput, ShardRecordProcessor, ShutdownRequestedInput } from '../../src/processor/types.js';
 import { FakeClock } from '../../src/util/clock.js';
@@ -253,6 +253,24 @@ describe('Scheduler policies (in-memory lease table, fake Kinesis, fake clock)',
     assert.deepEqual(w.events.filter((e) => e.startsWith('shutdown ')), ['shutdown {"graceful":false}']);
     assert.deepEqual(Object.values(await f.owners()), [undefined, undefined], 'leases released');
     assert.equal(await w.scheduler.startGracefulShutdown(), true, 'a later call is a no-op');
+  });
+
+  it('health ages are measured on the injected clock: renewals that fail show as time since the last success', async () => {
+    const f = await fleet(1);
+    const w = f.worker('w');
+    await w.scheduler.start();
+    const t0 = f.clock.now(); // the lease was just taken: a write that went through
+    await f.clock.advance(400);
+    assert.equal(w.scheduler.observability.healthReport().checks.leaseRenewal.lastSuccessAgoMillis, 400);
+    for (let i = 0; i < 2; i++) f.store.failNext('renewLease', new NetworkError('unreachable'));
+    await f.clock.advance(2100 - 400); // two renewal rounds fail
+    const health = w.scheduler.observability.healthReport();
+    assert.equal(health.checks.leaseRenewal.lastSuccessAgoMillis, f.clock.now() - t0);
+    assert.equal(health.checks.leaseRenewal.heldLeases, 1);
+    assert.equal(health.checks.leaseRenewal.ok, true, 'still within failoverTimeMillis');
+    await f.clock.advance(1000); // the third round renews again
+    assert.ok(w.scheduler.observability.healthReport().checks.leaseRenewal.lastSuccessAgoMillis! < 1000);
+    await f.stopAll();
   });
 
   it('a processor call that never returns delays shutdown() by at most the failover time; its later checkpoint is fenced', async () => {
