@@ -7,7 +7,8 @@ import type { SchedulerOptions } from '../config/options.js';
 import { resolveOptions, type ResolvedOptions } from '../config/resolve-options.js';
 import { InvalidStateError } from '../errors.js';
 import { DynamoDbLeaseStore } from '../leases/dynamodb-lease-store.js';
-import { shardIdOf, type Lease } from '../leases/lease.js';
+import { isFinished, shardIdOf, type Lease } from '../leases/lease.js';
+import { parseLeaseKey, siblingLeaseKey } from '../leases/lease-key.js';
 import { LeaseCoordinator } from '../leases/lease-coordinator.js';
 import type { LeaseStore } from '../leases/lease-store.js';
 import { streamIdentifierOfLease } from '../leases/multi-stream.js';
@@ -208,7 +209,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
     const renewer = this.coordinator?.renewer;
     for (const key of renewer?.heldKeys() ?? []) {
-      if (key.startsWith(context.leaseKeyPrefix) && !this.consumers.has(key)) await renewer!.release(key);
+      if (parseLeaseKey(key).streamId === context.id && !this.consumers.has(key)) await renewer!.release(key);
     }
     const r = this.options.retrieval;
     if (r.mode === 'fanout' && r.requestHandler !== undefined) this.retired.push(context);
@@ -330,9 +331,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   private async parentsFinished(lease: Lease): Promise<boolean> {
     for (const parent of lease.parentShardIds) {
-      const prefix = lease.leaseKey.slice(0, lease.leaseKey.length - shardIdOf(lease).length);
-      const parentLease = await this.store!.getLease(prefix + parent, { consistentRead: true });
-      if (parentLease !== undefined && parentLease.checkpoint.sequenceNumber !== 'SHARD_END') return false;
+      const parentLease = await this.store!.getLease(siblingLeaseKey(lease.leaseKey, parent), { consistentRead: true });
+      if (parentLease !== undefined && !isFinished(parentLease)) return false;
     }
     return true;
   }
@@ -349,7 +349,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const renewer = this.coordinator!.renewer;
     for (const key of renewer.heldKeys()) {
       const held = renewer.get(key);
-      if (held === undefined || held.lease.checkpoint.sequenceNumber !== 'SHARD_END' || this.consumers.has(key)) continue;
+      if (held === undefined || !isFinished(held.lease) || this.consumers.has(key)) continue;
       await this.streamOf(held.lease)?.cleaner.cleanUp(held.lease, () => renewer.forget(key));
     }
   }

@@ -1,5 +1,6 @@
 import type { SubscribeEvent } from '../aws/fanout-api.js';
-import type { ChildShard, IteratorPosition, StreamRef } from '../aws/kinesis-types.js';
+import type { IteratorPosition, StreamRef } from '../aws/kinesis-types.js';
+import type { ChildShard } from '../shards/shard.js';
 import { IllegalArgumentError, InvalidStateError, ResourceInUseError, ResourceNotFoundError } from '../errors.js';
 import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
 import { isRetriable } from '../util/retry.js';

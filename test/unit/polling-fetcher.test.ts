@@ -1,6 +1,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildShard, GetRecordsResult, IteratorPosition, KinesisRecord, StreamRef } from '../../src/aws/kinesis-types.js';
+import type { GetRecordsResult, IteratorPosition, KinesisRecord, StreamRef } from '../../src/aws/kinesis-types.js';
+import type { ChildShard } from '../../src/shards/shard.js';
 import { ExtendedSequenceNumber } from '../../src/checkpoint/extended-sequence-number.js';
 import {
   DependencyError,
