@@ -1,17 +1,10 @@
 import type { Registry } from 'prom-client';
 import { ConfigError } from '../errors.js';
+import type { MetricsSinkSettings } from '../metrics/create-metrics-sink.js';
 import { isMetricsSink, type MetricsLevel, type MetricsSink } from '../metrics/metrics-sink.js';
 
-export interface ResolvedMetrics {
-  backend: 'none' | 'cloudwatch' | 'prometheus' | 'custom';
-  /** The injected sink when `backend` is `'custom'`. */
-  sink: MetricsSink | undefined;
-  level: MetricsLevel;
-  namespace: string;
-  bufferMillis: number;
-  maxQueueSize: number;
-  registry: Registry | undefined;
-}
+/** The `metrics` option with defaults filled in: exactly what the metrics backends are built from. */
+export type ResolvedMetrics = MetricsSinkSettings;
 
 export interface ResolvedHttp {
   port: number;
