@@ -531,14 +531,6 @@ describe('PollingFetcher', () => {
     );
   });
 
-  it('rejects bad options', () => {
-    const kinesis = new FakeKinesis([]);
-    assert.throws(() => harness(kinesis, { maxRecords: 0 }, false), IllegalArgumentError);
-    assert.throws(() => harness(kinesis, { maxRecords: 10_001 }, false), IllegalArgumentError);
-    assert.throws(() => harness(kinesis, { maxPrefetchBatches: -1 }, false), IllegalArgumentError);
-    assert.throws(() => harness(kinesis, { maxPrefetchBytes: 0 }, false), IllegalArgumentError);
-  });
-
   describe('stopping', () => {
     it('stop() while idle leaves no pending sleep and fails waiting consumers', async () => {
       const h = harness(new FakeKinesis([]));
