@@ -4,6 +4,7 @@ import { KinesisApi } from '../aws/kinesis-api.js';
 import type { IteratorPosition, StreamRef } from '../aws/kinesis-types.js';
 import { DynamoDbLeaseStore } from '../leases/dynamodb-lease-store.js';
 import { isFinished, shardIdOf, type Lease } from '../leases/lease.js';
+import { parseStreamIdentifier } from '../leases/multi-stream.js';
 
 export interface LeaseTableInspectorOptions {
   /** The lease table (the application name unless configured otherwise). */
@@ -134,8 +135,8 @@ export class LeaseTableInspector {
 
   private streamOf(lease: Lease): StreamRef | undefined {
     if (lease.streamName !== undefined) {
-      const name = lease.streamName.split(':')[1];
-      return name ? { streamName: name } : undefined;
+      const id = parseStreamIdentifier(lease.streamName);
+      return id ? { streamName: id.streamName } : undefined;
     }
     return this.options.stream;
   }
