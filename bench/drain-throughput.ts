@@ -23,7 +23,8 @@ import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kine
 import { createKinesisClient, type KinesisClient } from '../src/aws/clients.js';
 import { KinesisAdmin, type PutRecordInput } from '../src/aws/kinesis-admin.js';
 import { KinesisApi } from '../src/aws/kinesis-api.js';
-import { evenHashKeyRanges, type GetRecordsResult, type KinesisRecord, type StreamRef } from '../src/aws/kinesis-types.js';
+import type { GetRecordsResult, KinesisRecord, StreamRef } from '../src/aws/kinesis-types.js';
+import { evenHashKeyRanges } from '../src/shards/hash-key-range.js';
 import { ExtendedSequenceNumber } from '../src/checkpoint/extended-sequence-number.js';
 import { PollingFetcher } from '../src/retrieval/polling-fetcher.js';
 import { Scheduler } from '../src/index.js';

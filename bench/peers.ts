@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createKinesisClient } from '../src/aws/clients.js';
 import { KinesisAdmin, type PutRecordInput } from '../src/aws/kinesis-admin.js';
-import { evenHashKeyRanges } from '../src/aws/kinesis-types.js';
+import { evenHashKeyRanges } from '../src/shards/hash-key-range.js';
 import { TEST_CREDENTIALS, TEST_REGION, uniqueName } from '../test/support/emulators.js';
 import type { ContenderConfig, ContenderMessage } from './peers-contender.js';
 

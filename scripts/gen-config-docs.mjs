@@ -8,62 +8,11 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+import { collectOptionDocs, splitDefaultValue, SOURCES } from './options-tsdoc.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SOURCES = ['src/config/options.ts', 'src/config/observability-options.ts'];
 const OUTPUT = 'docs/configuration.md';
 const ROOT_INTERFACE = 'SchedulerOptions';
-
-/** Comment text of a JSDoc node (`comment` is a string or a list of text/link parts). */
-function commentText(comment) {
-  if (comment === undefined) return '';
-  if (typeof comment === 'string') return comment;
-  return comment.map((part) => (part.kind === ts.SyntaxKind.JSDocText ? part.text : `\`${part.name?.getText() ?? ''}${part.text}\``)).join('');
-}
-
-function docOf(node) {
-  const docs = node.jsDoc ?? [];
-  const doc = docs[docs.length - 1];
-  const result = { text: '', defaultValue: undefined, examples: [] };
-  if (!doc) return result;
-  result.text = commentText(doc.comment).trim();
-  for (const tag of doc.tags ?? []) {
-    const name = tag.tagName.text;
-    const text = commentText(tag.comment).trim();
-    if (name === 'defaultValue' || name === 'default') result.defaultValue = text;
-    else if (name === 'example') result.examples.push(text);
-  }
-  return result;
-}
-
-function collect() {
-  const interfaces = new Map();
-  const aliases = new Map();
-  for (const file of SOURCES) {
-    const text = readFileSync(join(ROOT, file), 'utf8');
-    const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
-    for (const statement of source.statements) {
-      if (ts.isInterfaceDeclaration(statement)) {
-        const members = statement.members.filter(ts.isPropertySignature).map((member) => ({
-          name: member.name.getText(source),
-          optional: member.questionToken !== undefined,
-          type: member.type ? member.type.getText(source).replace(/\s+/g, ' ') : 'unknown',
-          ...docOf(member),
-        }));
-        interfaces.set(statement.name.text, { name: statement.name.text, file, ...docOf(statement), members });
-      } else if (ts.isTypeAliasDeclaration(statement)) {
-        aliases.set(statement.name.text, {
-          name: statement.name.text,
-          file,
-          type: statement.type.getText(source).replace(/\s+/g, ' '),
-          ...docOf(statement),
-        });
-      }
-    }
-  }
-  return { interfaces, aliases };
-}
 
 /** Names of options interfaces a type text refers to, directly or through the type aliases of the sources. */
 function referencedInterfaces(typeText, interfaces, aliases, seen = new Set()) {
@@ -116,10 +65,8 @@ function renderDefault(member) {
   if (!member.optional) return 'required';
   const value = member.defaultValue;
   if (value === undefined || value === '') return '—';
-  const m = /^(.*?)(\s+\([^()]*\))?$/s.exec(value);
-  const head = m[1];
-  const looksLikeCode = /^([{['"\d-]|(undefined|true|false|null|Infinity)$)/.test(head) && !head.includes('`');
-  return looksLikeCode ? `${code(head)}${m[2] ?? ''}` : value;
+  const { head, note, looksLikeCode } = splitDefaultValue(value);
+  return looksLikeCode ? `${code(head)}${note}` : value;
 }
 
 function render(model) {
@@ -178,7 +125,7 @@ function render(model) {
   return lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
 }
 
-const rendered = render(collect());
+const rendered = render(collectOptionDocs(ROOT));
 const target = join(ROOT, OUTPUT);
 if (process.argv.includes('--check')) {
   let committed = '';

@@ -16,7 +16,8 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { isRetriable } from '../util/retry.js';
 import { KinesisCaller, toChildShard, toRecord, type CallOptions, type KinesisApiOptions } from './kinesis-api.js';
-import type { ChildShard, IteratorPosition, KinesisRecord } from './kinesis-types.js';
+import type { ChildShard } from '../shards/shard.js';
+import type { IteratorPosition, KinesisRecord } from './kinesis-types.js';
 import { mapAwsError } from './map-error.js';
 
 /** A registered enhanced fan-out consumer of a stream. */

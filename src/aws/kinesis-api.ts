@@ -14,16 +14,8 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { DependencyError, IllegalArgumentError, KclError } from '../errors.js';
 import { mapAwsError } from './map-error.js';
-import type {
-  ChildShard,
-  GetRecordsResult,
-  IteratorPosition,
-  KinesisRecord,
-  Shard,
-  ShardFilter,
-  StreamRef,
-  StreamSummary,
-} from './kinesis-types.js';
+import type { ChildShard, Shard } from '../shards/shard.js';
+import type { GetRecordsResult, IteratorPosition, KinesisRecord, ShardFilter, StreamRef, StreamSummary } from './kinesis-types.js';
 
 export interface KinesisApiOptions {
   /**

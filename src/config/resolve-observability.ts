@@ -1,17 +1,12 @@
 import type { Registry } from 'prom-client';
 import { ConfigError } from '../errors.js';
+import type { MetricsSinkSettings } from '../metrics/create-metrics-sink.js';
 import { isMetricsSink, type MetricsLevel, type MetricsSink } from '../metrics/metrics-sink.js';
+import { HTTP_DEFAULTS, keysOf, METRICS_DEFAULTS } from './option-defaults.js';
+import { describe, int, objectAt, type Bag } from './validators.js';
 
-export interface ResolvedMetrics {
-  backend: 'none' | 'cloudwatch' | 'prometheus' | 'custom';
-  /** The injected sink when `backend` is `'custom'`. */
-  sink: MetricsSink | undefined;
-  level: MetricsLevel;
-  namespace: string;
-  bufferMillis: number;
-  maxQueueSize: number;
-  registry: Registry | undefined;
-}
+/** The `metrics` option with defaults filled in: exactly what the metrics backends are built from. */
+export type ResolvedMetrics = MetricsSinkSettings;
 
 export interface ResolvedHttp {
   port: number;
@@ -19,46 +14,20 @@ export interface ResolvedHttp {
   maxEventLoopDelayMillis: number;
 }
 
-const METRICS_KEYS = ['backend', 'level', 'namespace', 'bufferMillis', 'maxQueueSize', 'registry'] as const;
-const HTTP_KEYS = ['port', 'host', 'maxEventLoopDelayMillis'] as const;
+const METRICS_KEYS = keysOf(METRICS_DEFAULTS);
+const HTTP_KEYS = keysOf(HTTP_DEFAULTS);
 const LEVELS: readonly MetricsLevel[] = ['NONE', 'SUMMARY', 'DETAILED'];
-
-type Bag = Record<string, unknown>;
-
-function bag(value: unknown, key: string, allowed: readonly string[]): Bag {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(key, `expected an object, got ${describe(value)}`);
-  for (const k of Object.keys(value)) {
-    if (!allowed.includes(k)) throw new ConfigError(`${key}.${k}`, `unknown option (known: ${allowed.join(', ')})`);
-  }
-  return value as Bag;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `"${value.slice(0, 60)}"`;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return typeof value;
-}
-
-function int(value: unknown, key: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(key, `expected an integer between ${min} and ${max}, got ${describe(value)}`);
-  }
-  return value;
-}
 
 // CloudWatch namespaces: 1–255 printable ASCII characters, not starting with ':' or 'AWS/'.
 const NAMESPACE = /^[\x20-\x39\x3b-\x7e][\x20-\x7e]{0,254}$/;
 
 /** `metrics` option → defaults filled in. */
 export function resolveMetrics(value: unknown, applicationName: string): ResolvedMetrics {
-  const m = value === undefined ? {} : bag(value, 'metrics', METRICS_KEYS);
+  const m = objectAt(value, 'metrics', METRICS_KEYS);
   let backend: ResolvedMetrics['backend'];
   let sink: MetricsSink | undefined;
   if (m.backend === undefined || m.backend === 'none' || m.backend === 'cloudwatch' || m.backend === 'prometheus') {
-    backend = m.backend ?? 'none';
+    backend = m.backend ?? METRICS_DEFAULTS.backend;
   } else if (isMetricsSink(m.backend)) {
     backend = 'custom';
     sink = m.backend;
@@ -85,10 +54,10 @@ export function resolveMetrics(value: unknown, applicationName: string): Resolve
   return {
     backend,
     sink,
-    level: (m.level as MetricsLevel | undefined) ?? 'DETAILED',
+    level: (m.level as MetricsLevel | undefined) ?? METRICS_DEFAULTS.level,
     namespace,
-    bufferMillis: int(m.bufferMillis, 'metrics.bufferMillis', 10_000, 50, 3_600_000),
-    maxQueueSize: int(m.maxQueueSize, 'metrics.maxQueueSize', 10_000, 1, 1_000_000),
+    bufferMillis: int(m.bufferMillis, 'metrics.bufferMillis', METRICS_DEFAULTS.bufferMillis, 50, 3_600_000),
+    maxQueueSize: int(m.maxQueueSize, 'metrics.maxQueueSize', METRICS_DEFAULTS.maxQueueSize, 1, 1_000_000),
     registry: registry as Registry | undefined,
   };
 }
@@ -96,7 +65,7 @@ export function resolveMetrics(value: unknown, applicationName: string): Resolve
 /** `http` option → defaults filled in; `undefined` when off. */
 export function resolveHttp(value: unknown, renewIntervalMillis: number): ResolvedHttp | undefined {
   if (value === undefined) return undefined;
-  const h = bag(value, 'http', HTTP_KEYS);
+  const h = objectAt(value, 'http', HTTP_KEYS);
   if (h.port === undefined) throw new ConfigError('http.port', 'is required (0 picks a free port)');
   const port = int(h.port, 'http.port', 0, 0, 65_535);
   if (h.host !== undefined && (typeof h.host !== 'string' || h.host.length === 0)) {
@@ -104,7 +73,7 @@ export function resolveHttp(value: unknown, renewIntervalMillis: number): Resolv
   }
   return {
     port,
-    host: h.host ?? '0.0.0.0',
+    host: h.host ?? HTTP_DEFAULTS.host,
     maxEventLoopDelayMillis: int(h.maxEventLoopDelayMillis, 'http.maxEventLoopDelayMillis', renewIntervalMillis, 10, 3_600_000),
   };
 }

@@ -2,10 +2,20 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { KinesisRequestHandler, StaticCredentials } from '../aws/clients.js';
 import { ConfigError } from '../errors.js';
-import { systemClock, type Clock } from '../util/clock.js';
-import { silentLogger, type Logger } from '../util/logger.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
 import type { ShardRecordProcessorFactory } from '../processor/types.js';
+import {
+  ENDPOINT_DEFAULTS,
+  FANOUT_DEFAULTS,
+  keysOf,
+  LEASE_DEFAULTS,
+  POLLING_DEFAULTS,
+  SCHEDULER_DEFAULTS,
+  STREAM_CONFIG_DEFAULTS,
+} from './option-defaults.js';
 import { resolveHttp, resolveMetrics, type ResolvedHttp, type ResolvedMetrics } from './resolve-observability.js';
+import { bool, describe, int, objectAt, oneOf, str, type Bag } from './validators.js';
 import type {
   EndpointOptions,
   InitialPosition,
@@ -98,79 +108,13 @@ export interface ResolvedOptions {
   http: ResolvedHttp | undefined;
 }
 
-const TOP_KEYS = [
-  'applicationName', 'streamName', 'streamArn', 'processorFactory', 'workerId', 'region', 'credentials',
-  'kinesisClient', 'dynamoDbClient', 'endpoints', 'initialPosition', 'retrieval', 'leases',
-  'shardSyncIntervalMillis', 'parentShardPollIntervalMillis', 'onProcessingError',
-  'callProcessRecordsEvenForEmptyRecordList', 'logger', 'clock', 'cloudWatchClient', 'metrics', 'http',
-  'streams', 'streamTrackerIntervalMillis', 'formerStreamLeasesDeletionDelayMillis',
-] as const;
-const LEASE_KEYS = [
-  'tableName', 'failoverTimeMillis', 'epsilonMillis', 'takerIntervalMillis', 'maxLeasesForWorker',
-  'maxLeasesToStealAtOneTime', 'billingMode', 'readCapacity', 'writeCapacity', 'consistentReads',
-  'tableActiveTimeoutMillis', 'cleanupLeasesUponShardCompletion', 'cleanupIntervalMillis', 'gracefulHandoff',
-  'gracefulHandoffTimeoutMillis',
-] as const;
-const POLLING_KEYS = ['mode', 'maxRecords', 'idleTimeBetweenReadsMillis', 'maxPrefetchBatches', 'maxPrefetchBytes', 'filterOffRangeSubRecords'] as const;
-const FANOUT_KEYS = [
-  'mode', 'consumerName', 'consumerArn', 'deregisterConsumerOnShutdown', 'http2', 'requestHandler', 'maxQueuedEvents',
-  'subscriptionIdleTimeoutMillis', 'shardEndCheckIntervalMillis', 'filterOffRangeSubRecords',
-] as const;
-const ENDPOINT_KEYS = ['kinesis', 'dynamodb', 'cloudwatch'] as const;
-
-type Bag = Record<string, unknown>;
-
-function objectAt(value: unknown, key: string, allowed: readonly string[], ignored?: (k: string) => boolean): Bag {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ConfigError(key, `expected an object, got ${describe(value)}`);
-  }
-  for (const k of Object.keys(value)) {
-    if (!allowed.includes(k) && !ignored?.(k)) {
-      throw new ConfigError(key ? `${key}.${k}` : k, `unknown option (known: ${allowed.join(', ')})`);
-    }
-  }
-  return value as Bag;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `"${value.slice(0, 60)}"`;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return typeof value;
-}
-
-function str(value: unknown, key: string, pattern?: RegExp, hint?: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(key, `expected a non-empty string, got ${describe(value)}`);
-  if (pattern && !pattern.test(value)) throw new ConfigError(key, `${describe(value)} is not valid${hint ? `: ${hint}` : ''}`);
-  return value;
-}
-
-function int(value: unknown, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  const ok = typeof value === 'number' && (Number.isInteger(value) || value === Number.POSITIVE_INFINITY);
-  if (!ok || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `between ${min} and ${max}`;
-    throw new ConfigError(key, `expected an integer ${range}, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function bool(value: unknown, key: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new ConfigError(key, `expected true or false, got ${describe(value)}`);
-  return value;
-}
-
-function oneOf<T extends string>(value: unknown, key: string, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !allowed.includes(value as T)) {
-    throw new ConfigError(key, `expected one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
-  }
-  return value as T;
-}
+// The allowed keys of each options object: those of its defaults (option-defaults.ts), never a second list.
+const TOP_KEYS = keysOf(SCHEDULER_DEFAULTS);
+const LEASE_KEYS = keysOf(LEASE_DEFAULTS);
+const POLLING_KEYS = keysOf(POLLING_DEFAULTS);
+const FANOUT_KEYS = keysOf(FANOUT_DEFAULTS);
+const ENDPOINT_KEYS = keysOf(ENDPOINT_DEFAULTS);
+const STREAM_CONFIG_KEYS = keysOf(STREAM_CONFIG_DEFAULTS);
 
 function endpoint(value: unknown, key: string): string | undefined {
   const s = str(value, key);
@@ -184,7 +128,7 @@ function endpoint(value: unknown, key: string): string | undefined {
   return s;
 }
 
-function initialPosition(value: unknown, key = 'initialPosition', fallback: InitialPosition = 'LATEST'): InitialPosition {
+function initialPosition(value: unknown, key = 'initialPosition', fallback: InitialPosition = SCHEDULER_DEFAULTS.initialPosition): InitialPosition {
   if (value === undefined) return fallback;
   if (value === 'LATEST' || value === 'TRIM_HORIZON') return value;
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
@@ -213,7 +157,7 @@ function resolveStreams(o: Bag, fallback: InitialPosition): ResolvedStreams | un
   return {
     list,
     tracker: isTracker ? (value as StreamTrackerFunction) : undefined,
-    trackerIntervalMillis: int(o.streamTrackerIntervalMillis, 'streamTrackerIntervalMillis', 60_000, 100),
+    trackerIntervalMillis: int(o.streamTrackerIntervalMillis, 'streamTrackerIntervalMillis', SCHEDULER_DEFAULTS.streamTrackerIntervalMillis, 100),
     formerStreamLeasesDeletionDelayMillis:
       o.formerStreamLeasesDeletionDelayMillis === undefined
         ? undefined
@@ -230,7 +174,7 @@ export function resolveStreamConfigs(value: unknown, key: string, fallback: Init
   const seen = new Set<string>();
   return value.map((entry: unknown, i) => {
     const k = `${key}[${i}]`;
-    const bag = objectAt(entry, k, ['streamName', 'streamArn', 'initialPosition']);
+    const bag = objectAt(entry, k, STREAM_CONFIG_KEYS);
     const name = str(bag.streamName, `${k}.streamName`, STREAM_NAME, '1–128 characters of a-z A-Z 0-9 _ . -');
     const arn = str(bag.streamArn, `${k}.streamArn`, STREAM_ARN, 'expected arn:aws:kinesis:<region>:<account>:stream/<name>');
     if (name === undefined && arn === undefined) throw new ConfigError(`${k}.streamName`, 'one of streamName or streamArn is required');
@@ -311,11 +255,11 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
   }
   const leases = resolveLeases(o.leases, applicationName);
 
-  const logger = o.logger ?? silentLogger;
+  const logger = o.logger ?? SCHEDULER_DEFAULTS.logger;
   for (const m of ['debug', 'info', 'warn', 'error', 'child'] as const) {
     if (typeof (logger as Bag)[m] !== 'function') throw new ConfigError('logger', `expected a pino-compatible logger with ${m}()`);
   }
-  const clock = o.clock ?? systemClock;
+  const clock = o.clock ?? SCHEDULER_DEFAULTS.clock;
   if (typeof (clock as Bag).now !== 'function' || typeof (clock as Bag).sleep !== 'function') {
     throw new ConfigError('clock', 'expected an object with now() and sleep()');
   }
@@ -338,10 +282,10 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
     initialPosition: topInitialPosition,
     retrieval,
     leases,
-    shardSyncIntervalMillis: int(o.shardSyncIntervalMillis, 'shardSyncIntervalMillis', 60_000, 100),
-    parentShardPollIntervalMillis: int(o.parentShardPollIntervalMillis, 'parentShardPollIntervalMillis', 10_000, 10),
-    onProcessingError: oneOf(o.onProcessingError, 'onProcessingError', ['retry', 'skip', 'release'], 'retry'),
-    callProcessRecordsEvenForEmptyRecordList: bool(o.callProcessRecordsEvenForEmptyRecordList, 'callProcessRecordsEvenForEmptyRecordList', false),
+    shardSyncIntervalMillis: int(o.shardSyncIntervalMillis, 'shardSyncIntervalMillis', SCHEDULER_DEFAULTS.shardSyncIntervalMillis, 100),
+    parentShardPollIntervalMillis: int(o.parentShardPollIntervalMillis, 'parentShardPollIntervalMillis', SCHEDULER_DEFAULTS.parentShardPollIntervalMillis, 10),
+    onProcessingError: oneOf(o.onProcessingError, 'onProcessingError', ['retry', 'skip', 'release'], SCHEDULER_DEFAULTS.onProcessingError),
+    callProcessRecordsEvenForEmptyRecordList: bool(o.callProcessRecordsEvenForEmptyRecordList, 'callProcessRecordsEvenForEmptyRecordList', SCHEDULER_DEFAULTS.callProcessRecordsEvenForEmptyRecordList),
     logger: logger as Logger,
     clock: clock as Clock,
     metrics: resolveMetrics(o.metrics, applicationName),
@@ -351,38 +295,38 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
 }
 
 function resolveRetrieval(value: unknown, applicationName: string): ResolvedPolling | ResolvedFanOut {
-  const mode = value === undefined ? 'polling' : (objectAt(value, 'retrieval', ['mode', ...POLLING_KEYS, ...FANOUT_KEYS]).mode ?? 'polling');
+  const mode = value === undefined ? SCHEDULER_DEFAULTS.retrieval.mode : (objectAt(value, 'retrieval', [...POLLING_KEYS, ...FANOUT_KEYS]).mode ?? SCHEDULER_DEFAULTS.retrieval.mode);
   if (mode === 'fanout') {
     const r = objectAt(value, 'retrieval', FANOUT_KEYS);
     return {
       mode: 'fanout',
       consumerName: str(r.consumerName, 'retrieval.consumerName', STREAM_NAME, '1–128 characters of a-z A-Z 0-9 _ . -') ?? applicationName,
       consumerArn: str(r.consumerArn, 'retrieval.consumerArn', /^arn:aws[a-z-]*:kinesis:.+\/consumer\/.+$/, 'expected a stream consumer ARN'),
-      deregisterConsumerOnShutdown: bool(r.deregisterConsumerOnShutdown, 'retrieval.deregisterConsumerOnShutdown', false),
+      deregisterConsumerOnShutdown: bool(r.deregisterConsumerOnShutdown, 'retrieval.deregisterConsumerOnShutdown', FANOUT_DEFAULTS.deregisterConsumerOnShutdown),
       http2: r.http2 === undefined ? undefined : bool(r.http2, 'retrieval.http2', true),
       requestHandler: requestHandler(r.requestHandler, 'retrieval.requestHandler'),
-      maxQueuedEvents: int(r.maxQueuedEvents, 'retrieval.maxQueuedEvents', 3, 1, 1000),
-      subscriptionIdleTimeoutMillis: int(r.subscriptionIdleTimeoutMillis, 'retrieval.subscriptionIdleTimeoutMillis', 30_000, 100),
-      shardEndCheckIntervalMillis: int(r.shardEndCheckIntervalMillis, 'retrieval.shardEndCheckIntervalMillis', 10_000, 100),
-      filterOffRangeSubRecords: bool(r.filterOffRangeSubRecords, 'retrieval.filterOffRangeSubRecords', false),
+      maxQueuedEvents: int(r.maxQueuedEvents, 'retrieval.maxQueuedEvents', FANOUT_DEFAULTS.maxQueuedEvents, 1, 1000),
+      subscriptionIdleTimeoutMillis: int(r.subscriptionIdleTimeoutMillis, 'retrieval.subscriptionIdleTimeoutMillis', FANOUT_DEFAULTS.subscriptionIdleTimeoutMillis, 100),
+      shardEndCheckIntervalMillis: int(r.shardEndCheckIntervalMillis, 'retrieval.shardEndCheckIntervalMillis', FANOUT_DEFAULTS.shardEndCheckIntervalMillis, 100),
+      filterOffRangeSubRecords: bool(r.filterOffRangeSubRecords, 'retrieval.filterOffRangeSubRecords', FANOUT_DEFAULTS.filterOffRangeSubRecords),
     };
   }
   if (mode !== 'polling') throw new ConfigError('retrieval.mode', `expected 'polling' or 'fanout', got ${describe(mode)}`);
   const r = objectAt(value, 'retrieval', POLLING_KEYS);
   return {
     mode: 'polling',
-    maxRecords: int(r.maxRecords, 'retrieval.maxRecords', 10_000, 1, 10_000),
-    idleTimeBetweenReadsMillis: int(r.idleTimeBetweenReadsMillis, 'retrieval.idleTimeBetweenReadsMillis', 1500, 0),
-    maxPrefetchBatches: int(r.maxPrefetchBatches, 'retrieval.maxPrefetchBatches', 3, 1, 1000),
-    maxPrefetchBytes: int(r.maxPrefetchBytes, 'retrieval.maxPrefetchBytes', 8 * 1024 * 1024, 1024),
-    filterOffRangeSubRecords: bool(r.filterOffRangeSubRecords, 'retrieval.filterOffRangeSubRecords', false),
+    maxRecords: int(r.maxRecords, 'retrieval.maxRecords', POLLING_DEFAULTS.maxRecords, 1, 10_000),
+    idleTimeBetweenReadsMillis: int(r.idleTimeBetweenReadsMillis, 'retrieval.idleTimeBetweenReadsMillis', POLLING_DEFAULTS.idleTimeBetweenReadsMillis, 0),
+    maxPrefetchBatches: int(r.maxPrefetchBatches, 'retrieval.maxPrefetchBatches', POLLING_DEFAULTS.maxPrefetchBatches, 1, 1000),
+    maxPrefetchBytes: int(r.maxPrefetchBytes, 'retrieval.maxPrefetchBytes', POLLING_DEFAULTS.maxPrefetchBytes, 1024),
+    filterOffRangeSubRecords: bool(r.filterOffRangeSubRecords, 'retrieval.filterOffRangeSubRecords', POLLING_DEFAULTS.filterOffRangeSubRecords),
   };
 }
 
 function resolveLeases(value: unknown, applicationName: string): ResolvedLeases {
   const l = objectAt(value, 'leases', LEASE_KEYS);
-  const failoverTimeMillis = int(l.failoverTimeMillis, 'leases.failoverTimeMillis', 10_000, 300);
-  const epsilonMillis = int(l.epsilonMillis, 'leases.epsilonMillis', 25, 0);
+  const failoverTimeMillis = int(l.failoverTimeMillis, 'leases.failoverTimeMillis', LEASE_DEFAULTS.failoverTimeMillis, 300);
+  const epsilonMillis = int(l.epsilonMillis, 'leases.epsilonMillis', LEASE_DEFAULTS.epsilonMillis, 0);
   const renewIntervalMillis = Math.floor(failoverTimeMillis / 3) - epsilonMillis;
   if (renewIntervalMillis < 50) {
     throw new ConfigError('leases.epsilonMillis', `leaves a renewal interval of ${renewIntervalMillis} ms (failoverTimeMillis/3 − epsilonMillis must be ≥ 50)`);
@@ -393,16 +337,16 @@ function resolveLeases(value: unknown, applicationName: string): ResolvedLeases 
     epsilonMillis,
     renewIntervalMillis,
     takerIntervalMillis: int(l.takerIntervalMillis, 'leases.takerIntervalMillis', Math.max(100, Math.floor(failoverTimeMillis / 5)), 50),
-    maxLeasesForWorker: int(l.maxLeasesForWorker, 'leases.maxLeasesForWorker', Number.POSITIVE_INFINITY, 1, Number.POSITIVE_INFINITY),
-    maxLeasesToStealAtOneTime: int(l.maxLeasesToStealAtOneTime, 'leases.maxLeasesToStealAtOneTime', 4, 0, 1000),
-    billingMode: oneOf(l.billingMode, 'leases.billingMode', ['PAY_PER_REQUEST', 'PROVISIONED'], 'PAY_PER_REQUEST'),
-    readCapacity: int(l.readCapacity, 'leases.readCapacity', 10, 1),
-    writeCapacity: int(l.writeCapacity, 'leases.writeCapacity', 10, 1),
-    consistentReads: bool(l.consistentReads, 'leases.consistentReads', false),
-    tableActiveTimeoutMillis: int(l.tableActiveTimeoutMillis, 'leases.tableActiveTimeoutMillis', 120_000, 1000),
-    cleanupLeasesUponShardCompletion: bool(l.cleanupLeasesUponShardCompletion, 'leases.cleanupLeasesUponShardCompletion', true),
-    cleanupIntervalMillis: int(l.cleanupIntervalMillis, 'leases.cleanupIntervalMillis', 60_000, 100),
-    gracefulHandoff: bool(l.gracefulHandoff, 'leases.gracefulHandoff', true),
-    gracefulHandoffTimeoutMillis: int(l.gracefulHandoffTimeoutMillis, 'leases.gracefulHandoffTimeoutMillis', 30_000, 100),
+    maxLeasesForWorker: int(l.maxLeasesForWorker, 'leases.maxLeasesForWorker', LEASE_DEFAULTS.maxLeasesForWorker, 1, Number.POSITIVE_INFINITY),
+    maxLeasesToStealAtOneTime: int(l.maxLeasesToStealAtOneTime, 'leases.maxLeasesToStealAtOneTime', LEASE_DEFAULTS.maxLeasesToStealAtOneTime, 0, 1000),
+    billingMode: oneOf(l.billingMode, 'leases.billingMode', ['PAY_PER_REQUEST', 'PROVISIONED'], LEASE_DEFAULTS.billingMode),
+    readCapacity: int(l.readCapacity, 'leases.readCapacity', LEASE_DEFAULTS.readCapacity, 1),
+    writeCapacity: int(l.writeCapacity, 'leases.writeCapacity', LEASE_DEFAULTS.writeCapacity, 1),
+    consistentReads: bool(l.consistentReads, 'leases.consistentReads', LEASE_DEFAULTS.consistentReads),
+    tableActiveTimeoutMillis: int(l.tableActiveTimeoutMillis, 'leases.tableActiveTimeoutMillis', LEASE_DEFAULTS.tableActiveTimeoutMillis, 1000),
+    cleanupLeasesUponShardCompletion: bool(l.cleanupLeasesUponShardCompletion, 'leases.cleanupLeasesUponShardCompletion', LEASE_DEFAULTS.cleanupLeasesUponShardCompletion),
+    cleanupIntervalMillis: int(l.cleanupIntervalMillis, 'leases.cleanupIntervalMillis', LEASE_DEFAULTS.cleanupIntervalMillis, 100),
+    gracefulHandoff: bool(l.gracefulHandoff, 'leases.gracefulHandoff', LEASE_DEFAULTS.gracefulHandoff),
+    gracefulHandoffTimeoutMillis: int(l.gracefulHandoffTimeoutMillis, 'leases.gracefulHandoffTimeoutMillis', LEASE_DEFAULTS.gracefulHandoffTimeoutMillis, 100),
   };
 }

@@ -1,4 +1,5 @@
-import { shardIdOf, type HashKeyRange, type Lease } from '../leases/lease.js';
+import type { HashKeyRange } from '../shards/hash-key-range.js';
+import { shardIdOf, type Lease } from '../leases/lease.js';
 import type { CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult } from '../leases/lease-store.js';
 import type { Metrics, MetricScope } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';

@@ -3,7 +3,8 @@ import { DynamoDbApi } from '../aws/dynamodb-api.js';
 import { KinesisApi } from '../aws/kinesis-api.js';
 import type { IteratorPosition, StreamRef } from '../aws/kinesis-types.js';
 import { DynamoDbLeaseStore } from '../leases/dynamodb-lease-store.js';
-import { shardIdOf, type Lease } from '../leases/lease.js';
+import { isFinished, shardIdOf, type Lease } from '../leases/lease.js';
+import { parseStreamIdentifier } from '../leases/multi-stream.js';
 
 export interface LeaseTableInspectorOptions {
   /** The lease table (the application name unless configured otherwise). */
@@ -134,8 +135,8 @@ export class LeaseTableInspector {
 
   private streamOf(lease: Lease): StreamRef | undefined {
     if (lease.streamName !== undefined) {
-      const name = lease.streamName.split(':')[1];
-      return name ? { streamName: name } : undefined;
+      const id = parseStreamIdentifier(lease.streamName);
+      return id ? { streamName: id.streamName } : undefined;
     }
     return this.options.stream;
   }
@@ -144,7 +145,7 @@ export class LeaseTableInspector {
 function toStatus(lease: Lease): LeaseStatus {
   const cp = lease.checkpoint.sequenceNumber;
   const state: LeaseState =
-    cp === 'SHARD_END' ? 'finished' : lease.checkpointOwner !== undefined ? 'handoff' : lease.leaseOwner === undefined ? 'unassigned' : 'owned';
+    isFinished(lease) ? 'finished' : lease.checkpointOwner !== undefined ? 'handoff' : lease.leaseOwner === undefined ? 'unassigned' : 'owned';
   return {
     leaseKey: lease.leaseKey,
     shardId: shardIdOf(lease),
@@ -165,7 +166,7 @@ function toStatus(lease: Lease): LeaseStatus {
 /** See `ShardLag`. */
 async function shardLag(kinesis: KinesisApi, stream: StreamRef, lease: Lease): Promise<ShardLag | { error: string }> {
   const cp = lease.checkpoint.sequenceNumber;
-  if (cp === 'SHARD_END') return { millisBehindLatest: 0, pendingRecordAgeMillis: null, caughtUp: true };
+  if (isFinished(lease)) return { millisBehindLatest: 0, pendingRecordAgeMillis: null, caughtUp: true };
   if (cp === 'AT_TIMESTAMP') return { error: 'not measured: an AT_TIMESTAMP start is not stored in the lease table' };
   const position: IteratorPosition = cp === 'TRIM_HORIZON' || cp === 'LATEST' ? { type: cp } : { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: cp };
   const shardId = shardIdOf(lease);

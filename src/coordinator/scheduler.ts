@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { SchedulerOptions } from '../config/options.js';
 import { resolveOptions, type ResolvedOptions } from '../config/resolve-options.js';
 import { InvalidStateError } from '../errors.js';
-import { shardIdOf, type Lease } from '../leases/lease.js';
+import { isFinished, shardIdOf, type Lease } from '../leases/lease.js';
+import { parseLeaseKey } from '../leases/lease-key.js';
 import { LeaseCoordinator } from '../leases/lease-coordinator.js';
 import { streamIdentifierOfLease } from '../leases/multi-stream.js';
 import { PeriodicTask } from '../util/periodic-task.js';
@@ -213,7 +214,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
     const coordinator = this.coordinator;
     for (const key of coordinator?.heldKeys() ?? []) {
-      if (key.startsWith(context.leaseKeyPrefix) && !consumers?.has(key)) await coordinator!.release(key);
+      if (parseLeaseKey(key).streamId === context.id && !consumers?.has(key)) await coordinator!.release(key);
     }
     const r = this.options.retrieval;
     if (r.mode === 'fanout' && r.requestHandler !== undefined) this.retired.push(context);
@@ -225,7 +226,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const coordinator = this.coordinator!;
     for (const key of coordinator.heldKeys()) {
       const lease = coordinator.heldLease(key);
-      if (lease === undefined || lease.checkpoint.sequenceNumber !== 'SHARD_END' || this.consumers?.has(key)) continue;
+      if (lease === undefined || !isFinished(lease) || this.consumers?.has(key)) continue;
       await this.streamOf(lease)?.cleaner.cleanUp(lease, () => coordinator.forget(key));
     }
   }

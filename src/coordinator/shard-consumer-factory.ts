@@ -1,7 +1,8 @@
 import type { EventEmitter } from 'node:events';
 import type { ExtendedSequenceNumber } from '../checkpoint/extended-sequence-number.js';
 import type { ResolvedOptions } from '../config/resolve-options.js';
-import { shardIdOf, type Lease } from '../leases/lease.js';
+import { isFinished, shardIdOf, type Lease } from '../leases/lease.js';
+import { siblingLeaseKey } from '../leases/lease-key.js';
 import type { LeaseCoordinator } from '../leases/lease-coordinator.js';
 import type { LeaseStore } from '../leases/lease-store.js';
 import { ShardConsumer, type RecordsSource } from '../lifecycle/shard-consumer.js';
@@ -90,9 +91,8 @@ export class ShardConsumerFactory {
 
   private async parentsFinished(lease: Lease): Promise<boolean> {
     for (const parent of lease.parentShardIds) {
-      const prefix = lease.leaseKey.slice(0, lease.leaseKey.length - shardIdOf(lease).length);
-      const parentLease = await this.deps.store.getLease(prefix + parent, { consistentRead: true });
-      if (parentLease !== undefined && parentLease.checkpoint.sequenceNumber !== 'SHARD_END') return false;
+      const parentLease = await this.deps.store.getLease(siblingLeaseKey(lease.leaseKey, parent), { consistentRead: true });
+      if (parentLease !== undefined && !isFinished(parentLease)) return false;
     }
     return true;
   }

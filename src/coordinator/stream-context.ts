@@ -6,26 +6,25 @@ import { InvalidStateError, ResourceNotFoundError } from '../errors.js';
 import type { LeaseStore } from '../leases/lease-store.js';
 import { filteredLeaseStore, isMultiStreamLease, serializeStreamIdentifier, streamIdentifierOf, streamIdentifierOfLease } from '../leases/multi-stream.js';
 import { FanOutRetrieval } from '../retrieval/fanout-retrieval.js';
-import { LeaseCleaner } from '../shards/lease-cleaner.js';
-import { ShardEndHandler } from '../shards/shard-end.js';
-import { ShardSyncer } from '../shards/shard-syncer.js';
+import { LeaseCleaner } from '../leases/lease-cleaner.js';
+import { ShardEndHandler } from '../leases/shard-end.js';
+import { ShardSyncer } from '../leases/shard-syncer.js';
 import type { Logger } from '../util/logger.js';
 import type { SchedulerKinesisApi } from './scheduler-parts.js';
 
 /**
- * Everything the scheduler keeps per consumed stream: the stream, its lease-key prefix and the shard-level helpers.
- * A single-stream application has one context with id `''` and no prefix; in multi-stream mode the id is the
- * serialized stream identifier `account:stream:creationEpoch` and the prefix that id plus `:`.
+ * Everything the scheduler keeps per consumed stream: the stream, its id and the shard-level helpers.
+ * A single-stream application has one context with id `''`; in multi-stream mode the id is the serialized stream
+ * identifier `account:stream:creationEpoch`, the part of its lease keys before the shard id (see leases/lease-key.ts).
  */
 export interface StreamContext {
-  /** `''` (single stream) or `account:stream:creationEpoch`. */
+  /** `''` (single stream) or `account:stream:creationEpoch`: the stream id of its lease keys. */
   readonly id: string;
   /** The configured stream's key in `streams` (ARN, else name); `''` for a single stream. */
   readonly configKey: string;
   readonly stream: StreamRef;
   /** The stream's plain name, as processors see it in `streamName`. */
   readonly streamName: string;
-  readonly leaseKeyPrefix: string;
   readonly initialPosition: InitialPosition;
   readonly syncer: ShardSyncer;
   readonly shardEndHandler: ShardEndHandler;
@@ -68,7 +67,6 @@ export async function createStreamContext(
   // Emulators without ARNs answer with a name only; keep addressing the stream the way it was configured.
   stream = stream.streamArn ? { streamArn: stream.streamArn } : { streamName: stream.streamName ?? streamName };
   const id = multiStream ? serializeStreamIdentifier(streamIdentifierOf(summary)) : '';
-  const leaseKeyPrefix = multiStream ? `${id}:` : '';
   const log = multiStream ? o.logger.child({ stream: streamName }) : o.logger;
   const initial = config.initialPosition;
   const initialTimestamp = typeof initial === 'object' ? initial.timestamp : undefined;
@@ -95,7 +93,7 @@ export async function createStreamContext(
     initialTimestamp,
     clock: o.clock,
     logger: log,
-    leaseKeyPrefix,
+    streamId: id,
     onPersistentHole: (gaps) => deps.onTaskError('shard-sync', new InvalidStateError(`leases of ${streamName} leave ${gaps.length} hash-key range(s) uncovered`)),
   });
   return {
@@ -103,11 +101,10 @@ export async function createStreamContext(
     configKey: config.key,
     stream,
     streamName,
-    leaseKeyPrefix,
     initialPosition: initial,
     syncer,
-    shardEndHandler: new ShardEndHandler(deps.kinesis, deps.store, stream, log, leaseKeyPrefix),
-    cleaner: new LeaseCleaner(deps.kinesis, deps.store, stream, log, leaseKeyPrefix),
+    shardEndHandler: new ShardEndHandler(deps.kinesis, deps.store, stream, log, id),
+    cleaner: new LeaseCleaner(deps.kinesis, deps.store, stream, log, id),
     fanOut,
   };
 }

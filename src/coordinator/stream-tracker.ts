@@ -1,5 +1,6 @@
 import { resolveStreamConfigs, type ResolvedOptions, type ResolvedStreamConfig, type ResolvedStreams } from '../config/resolve-options.js';
 import type { LeaseStore } from '../leases/lease-store.js';
+import { parseLeaseKey } from '../leases/lease-key.js';
 import { PeriodicTask } from '../util/periodic-task.js';
 import type { StreamContext } from './stream-context.js';
 
@@ -38,8 +39,8 @@ export interface StreamTrackerDeps {
 export class StreamTracker {
   private readonly byKey = new Map<string, StreamContext>();
   private readonly byId = new Map<string, StreamContext>();
-  /** Removed streams' lease-key prefixes, by stream id, with the time their leases may be deleted. */
-  private readonly pendingDeletion = new Map<string, { prefix: string; at: number }>();
+  /** Removed streams, by stream id, with the time their leases may be deleted. */
+  private readonly pendingDeletion = new Map<string, { at: number }>();
   private readonly task: PeriodicTask<'stream-tracker'> | undefined;
 
   constructor(private readonly deps: StreamTrackerDeps) {
@@ -109,7 +110,7 @@ export class StreamTracker {
       const delay = streams.formerStreamLeasesDeletionDelayMillis;
       options.logger.info({ stream: context.streamName, streamId: context.id, deleteLeasesAfterMillis: delay }, 'stream removed; stopping its shards');
       await this.deps.removed(context);
-      if (delay !== undefined) this.pendingDeletion.set(context.id, { prefix: context.leaseKeyPrefix, at: options.clock.now() + delay });
+      if (delay !== undefined) this.pendingDeletion.set(context.id, { at: options.clock.now() + delay });
     }
     await this.deleteFormerStreamLeases();
     return diff;
@@ -120,8 +121,8 @@ export class StreamTracker {
     const due = [...this.pendingDeletion].filter(([id, p]) => p.at <= now && !this.byId.has(id));
     if (due.length === 0) return;
     const { leases } = await this.deps.rawStore.listLeases();
-    for (const [id, { prefix }] of due) {
-      const keys = leases.filter((l) => l.leaseKey.startsWith(prefix)).map((l) => l.leaseKey);
+    for (const [id] of due) {
+      const keys = leases.filter((l) => parseLeaseKey(l.leaseKey).streamId === id).map((l) => l.leaseKey);
       for (const key of keys) await this.deps.rawStore.deleteLease(key);
       this.pendingDeletion.delete(id);
       this.deps.options.logger.info({ streamId: id, deleted: keys.length }, 'deleted the leases of a former stream');

@@ -1,7 +1,8 @@
 import type { AttributeMap, AttributeValue, DynamoDbApi, TableInfo } from '../aws/dynamodb-api.js';
 import { ConditionalCheckFailedError, IllegalArgumentError, InvalidStateError, MalformedLeaseError, ResourceInUseError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import type { HashKeyRange, Lease } from './lease.js';
+import type { HashKeyRange } from '../shards/hash-key-range.js';
+import type { Lease } from './lease.js';
 import { A, b, formatThroughput, fromItem, keyOf, n, readLeaseItems, s, ss, toItem } from './lease-serializer.js';
 import type { CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult } from './lease-store.js';
 

@@ -1,6 +1,7 @@
 import type { AttributeMap, AttributeValue } from '../aws/dynamodb-api.js';
 import { IllegalArgumentError, InvalidStateError, MalformedLeaseError, ResourceNotFoundError } from '../errors.js';
-import type { HashKeyRange, Lease } from './lease.js';
+import type { HashKeyRange } from '../shards/hash-key-range.js';
+import type { Lease } from './lease.js';
 import { A, b, formatThroughput, fromItem, n, readLeaseItems, s, ss, toItem } from './lease-serializer.js';
 import type { CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult } from './lease-store.js';
 

@@ -1,5 +1,6 @@
 import type { MalformedLeaseError } from '../errors.js';
-import type { Lease, StoredCheckpoint, HashKeyRange } from './lease.js';
+import type { HashKeyRange } from '../shards/hash-key-range.js';
+import type { Lease, StoredCheckpoint } from './lease.js';
 
 /**
  * Outcome of a conditional write. A lost race is an ordinary result to branch on, not an exception:

@@ -1,3 +1,6 @@
+import type { HashKeyRange } from '../shards/hash-key-range.js';
+import { parseLeaseKey } from './lease-key.js';
+
 /**
  * The lease model: one item of the lease table (SPEC §2), as Java KCL 2.x/3.x writes it.
  * Checkpoints are kept as plain strings here; ordering and sentinels live in `checkpoint/`.
@@ -7,12 +10,6 @@
 export interface StoredCheckpoint {
   sequenceNumber: string;
   subSequenceNumber: number;
-}
-
-/** Inclusive hash-key range of a shard, as decimal strings (0 … 2^128−1). */
-export interface HashKeyRange {
-  startingHashKey: string;
-  endingHashKey: string;
 }
 
 export interface Lease {
@@ -43,9 +40,21 @@ export interface Lease {
 
 /** The shard id a lease stands for, in single- and multi-stream tables alike. */
 export function shardIdOf(lease: Pick<Lease, 'leaseKey' | 'shardId'>): string {
-  if (lease.shardId !== undefined) return lease.shardId;
-  const i = lease.leaseKey.lastIndexOf(':');
-  return i < 0 ? lease.leaseKey : lease.leaseKey.slice(i + 1);
+  return lease.shardId ?? parseLeaseKey(lease.leaseKey).shardId;
+}
+
+/** The checkpoint of a shard processed to its end (Java KCL's `SHARD_END` sentinel). */
+export const SHARD_END_CHECKPOINT = 'SHARD_END';
+
+/** Whether the lease's shard was processed to its end: its children may start, and the lease may be cleaned up. */
+export function isFinished(lease: Pick<Lease, 'checkpoint'>): boolean {
+  return lease.checkpoint.sequenceNumber === SHARD_END_CHECKPOINT;
+}
+
+/** Whether processing of the lease's shard has begun (its checkpoint moved past TRIM_HORIZON / AT_TIMESTAMP). */
+export function hasStarted(lease: Pick<Lease, 'checkpoint'>): boolean {
+  const cp = lease.checkpoint.sequenceNumber;
+  return cp !== 'TRIM_HORIZON' && cp !== 'AT_TIMESTAMP';
 }
 
 /** A copy that can be mutated without touching the original (arrays and bytes included). */

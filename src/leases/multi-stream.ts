@@ -1,10 +1,11 @@
 import type { Lease } from './lease.js';
+import { parseLeaseKey } from './lease-key.js';
 import type { LeaseStore, ListLeasesResult } from './lease-store.js';
 
 /**
  * Java KCL's `StreamIdentifier` in multi-stream mode: `account:streamName:creationEpoch` (epoch in seconds).
- * Multi-stream lease keys are `account:streamName:creationEpoch:shardId`, and the lease's `streamName`
- * attribute holds the serialized identifier (Java keeps that name "for legacy reasons").
+ * Multi-stream lease keys are `account:streamName:creationEpoch:shardId` (built and parsed by lease-key.ts), and
+ * the lease's `streamName` attribute holds the serialized identifier (Java keeps that name "for legacy reasons").
  */
 export interface StreamIdentifier {
   accountId: string;
@@ -13,7 +14,6 @@ export interface StreamIdentifier {
 }
 
 const IDENTIFIER = /^(\d+):([^:]+):(\d+)$/;
-const MULTI_STREAM_KEY = /^(\d+):([^:]+):(\d+):([^:]+)$/;
 /** Account of streams whose ARN is unknown (emulators without ARNs), as kinesis-local writes it. */
 export const DEFAULT_ACCOUNT_ID = '000000000000';
 
@@ -43,21 +43,16 @@ export function accountOfStreamArn(arn: string | undefined): string | undefined 
   return m?.[1];
 }
 
-/** `account:streamName:creationEpoch:shardId`. */
-export function multiStreamLeaseKey(id: StreamIdentifier | string, shardId: string): string {
-  return `${typeof id === 'string' ? id : serializeStreamIdentifier(id)}:${shardId}`;
-}
-
 /** Whether an item of the lease table is a multi-stream lease (has the `streamName` attribute or the key shape). */
 export function isMultiStreamLease(lease: Pick<Lease, 'leaseKey' | 'streamName'>): boolean {
-  return lease.streamName !== undefined || MULTI_STREAM_KEY.test(lease.leaseKey);
+  return lease.streamName !== undefined || streamIdentifierOfLease(lease) !== undefined;
 }
 
 /** The serialized stream identifier of a multi-stream lease, from the `streamName` attribute or else the key. */
 export function streamIdentifierOfLease(lease: Pick<Lease, 'leaseKey' | 'streamName'>): string | undefined {
   if (lease.streamName !== undefined) return lease.streamName;
-  const m = MULTI_STREAM_KEY.exec(lease.leaseKey);
-  return m === null ? undefined : `${m[1]}:${m[2]}:${m[3]}`;
+  const { streamId, shardId } = parseLeaseKey(lease.leaseKey);
+  return shardId !== '' && parseStreamIdentifier(streamId) !== undefined ? streamId : undefined;
 }
 
 /**

@@ -1,11 +1,23 @@
+import type { Registry } from 'prom-client';
 import { CloudWatchApi, createCloudWatchClient, type CloudWatchClient } from '../aws/cloudwatch-api.js';
 import type { StaticCredentials } from '../aws/clients.js';
-import type { ResolvedMetrics } from '../config/resolve-observability.js';
 import type { Logger } from '../util/logger.js';
 import { CloudWatchMetrics } from './cloudwatch-metrics.js';
-import type { MetricsSink } from './metrics-sink.js';
+import type { MetricsLevel, MetricsSink } from './metrics-sink.js';
 import { NoopMetrics } from './noop-metrics.js';
 import { PrometheusMetrics } from './prometheus-metrics.js';
+
+/** Which backend, with its settings: the `metrics` option as config/ resolves it (config's `ResolvedMetrics`). */
+export interface MetricsSinkSettings {
+  backend: 'none' | 'cloudwatch' | 'prometheus' | 'custom';
+  /** The injected sink when `backend` is `'custom'`. */
+  sink: MetricsSink | undefined;
+  level: MetricsLevel;
+  namespace: string;
+  bufferMillis: number;
+  maxQueueSize: number;
+  registry: Registry | undefined;
+}
 
 export interface MetricsSinkContext {
   region: string;
@@ -18,7 +30,7 @@ export interface MetricsSinkContext {
 }
 
 /** The backend the options ask for. A CloudWatch client built here is destroyed when the sink closes. */
-export function createMetricsSink(m: ResolvedMetrics, context: MetricsSinkContext): MetricsSink {
+export function createMetricsSink(m: MetricsSinkSettings, context: MetricsSinkContext): MetricsSink {
   if (m.level === 'NONE') return new NoopMetrics();
   switch (m.backend) {
     case 'none':

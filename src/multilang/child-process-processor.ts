@@ -1,4 +1,5 @@
 import {
+  ExtendedSequenceNumber,
   InvalidStateError,
   type InitializationInput,
   type LeaseLostInput,
@@ -109,7 +110,7 @@ export class ChildProcessProcessor implements ShardRecordProcessor {
   async shardEnded(input: ShardEndedInput): Promise<void> {
     await this.call({ action: 'shardEnded' }, input.checkpointer);
     await this.finish();
-    if (input.checkpointer.lastCheckpoint.sequenceNumber !== 'SHARD_END') {
+    if (!ExtendedSequenceNumber.from(input.checkpointer.lastCheckpoint).isShardEnd) {
       // The library retries the shard (children wait for its SHARD_END); back off as for a failed child.
       this.supervision.failed(this.shardId);
       this.o.logger.warn({}, 'record processor did not checkpoint in shardEnded; the shard end will be delivered again');

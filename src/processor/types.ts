@@ -1,3 +1,5 @@
+import type { ChildShard } from '../shards/shard.js';
+
 /**
  * The processor contract (SPEC §1): what applications implement and what the library hands them.
  * Types only. Every method may be async; the library awaits each call before the next one for the
@@ -24,11 +26,8 @@ export interface SequenceNumberPosition {
   subSequenceNumber: number;
 }
 
-export interface ChildShardInfo {
-  shardId: string;
-  parentShards: string[];
-  hashKeyRange: { startingHashKey: string; endingHashKey: string };
-}
+/** A child of the shard that ended: its id, its parents (two after a merge) and its hash-key range. */
+export type ChildShardInfo = ChildShard;
 
 /** A prepared (two-phase) checkpoint: `checkpoint()` commits it. */
 export interface PreparedCheckpointer {

@@ -1,4 +1,6 @@
-import type { ChildShard, HashKeyRange, KinesisRecord } from '../aws/kinesis-types.js';
+import type { KinesisRecord } from '../aws/kinesis-types.js';
+import type { ChildShard } from '../shards/shard.js';
+import type { HashKeyRange } from '../shards/hash-key-range.js';
 import type { ExtendedSequenceNumber } from '../checkpoint/extended-sequence-number.js';
 import { InvalidStateError } from '../errors.js';
 import type { Clock } from '../util/clock.js';

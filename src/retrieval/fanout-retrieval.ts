@@ -6,6 +6,7 @@ import type { StreamRef } from '../aws/kinesis-types.js';
 import type { ExtendedSequenceNumber } from '../checkpoint/extended-sequence-number.js';
 import type { ResolvedFanOut } from '../config/resolve-options.js';
 import { InvalidStateError } from '../errors.js';
+import type { HashKeyRange } from '../shards/hash-key-range.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { FanOutSubscriber } from './fanout-subscriber.js';
@@ -29,7 +30,7 @@ export interface FanOutRetrievalOptions {
 /** What a subscriber needs from the shard's lease. */
 export interface FanOutLeaseInfo {
   shardId: string;
-  hashKeyRange?: { startingHashKey: string; endingHashKey: string } | undefined;
+  hashKeyRange?: HashKeyRange | undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { SubscribeEvent } from '../aws/fanout-api.js';
-import type { ChildShard, IteratorPosition, StreamRef } from '../aws/kinesis-types.js';
-import { IllegalArgumentError, InvalidStateError, ResourceInUseError, ResourceNotFoundError } from '../errors.js';
+import type { IteratorPosition, StreamRef } from '../aws/kinesis-types.js';
+import type { ChildShard } from '../shards/shard.js';
+import { InvalidStateError, ResourceInUseError, ResourceNotFoundError } from '../errors.js';
 import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
 import { isRetriable } from '../util/retry.js';
 import { BatchSource, type BatchSourceOptions } from './batch-source.js';
@@ -83,13 +84,8 @@ export class FanOutSubscriber extends BatchSource {
   private subscriptionCount = 0;
   private eventCount = 0;
 
+  /** The numeric options come validated from config/ (`retrieval.*`); they are not checked again here. */
   constructor(options: FanOutSubscriberOptions) {
-    if (!Number.isInteger(options.maxQueuedEvents) || options.maxQueuedEvents < 1) {
-      throw new IllegalArgumentError(`maxQueuedEvents must be a positive integer, got ${options.maxQueuedEvents}`);
-    }
-    if (!(options.idleTimeoutMillis > 0)) {
-      throw new IllegalArgumentError(`idleTimeoutMillis must be positive, got ${options.idleTimeoutMillis}`);
-    }
     super('Subscriber', options);
     this.subscribe = options.subscribe;
     this.maxQueuedEvents = options.maxQueuedEvents;

@@ -1,6 +1,6 @@
 import type { KinesisApi } from '../aws/kinesis-api.js';
 import type { GetRecordsResult, IteratorPosition, StreamRef } from '../aws/kinesis-types.js';
-import { ExpiredIteratorError, IllegalArgumentError, ResourceNotFoundError } from '../errors.js';
+import { ExpiredIteratorError, ResourceNotFoundError } from '../errors.js';
 import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
 import { isRetriable } from '../util/retry.js';
 import { BatchSource, type BatchSourceOptions } from './batch-source.js';
@@ -71,19 +71,8 @@ export class PollingFetcher extends BatchSource {
   /** Sequence number of the last Kinesis record received; where an expired iterator resumes after. */
   private lastFetched: string | undefined;
 
+  /** The numeric options come validated from config/ (`retrieval.*`); they are not checked again here. */
   constructor(options: PollingFetcherOptions) {
-    if (!Number.isInteger(options.maxRecords) || options.maxRecords < 1 || options.maxRecords > 10_000) {
-      throw new IllegalArgumentError(`maxRecords must be an integer in 1..10000, got ${options.maxRecords}`);
-    }
-    if (!Number.isInteger(options.maxPrefetchBatches) || options.maxPrefetchBatches < 0) {
-      throw new IllegalArgumentError(`maxPrefetchBatches must be a non-negative integer, got ${options.maxPrefetchBatches}`);
-    }
-    if (!(options.maxPrefetchBytes > 0)) {
-      throw new IllegalArgumentError(`maxPrefetchBytes must be positive, got ${options.maxPrefetchBytes}`);
-    }
-    if (!(options.idleTimeBetweenReadsMillis >= 0)) {
-      throw new IllegalArgumentError(`idleTimeBetweenReadsMillis must be >= 0, got ${options.idleTimeBetweenReadsMillis}`);
-    }
     super('Fetcher', options);
     this.kinesis = options.kinesis;
     this.stream = options.stream;

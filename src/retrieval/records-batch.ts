@@ -1,4 +1,5 @@
-import type { ChildShard, KinesisRecord } from '../aws/kinesis-types.js';
+import type { KinesisRecord } from '../aws/kinesis-types.js';
+import type { ChildShard } from '../shards/shard.js';
 import type { ChildShardInfo, KinesisClientRecord } from '../processor/types.js';
 import { deaggregateRecords, plainClientRecord, type DeaggregationOptions } from './kpl/deaggregate.js';
 

@@ -1,4 +1,4 @@
-import type { ChildShard, Shard } from '../aws/kinesis-types.js';
+import type { ChildShard, Shard } from '../shards/shard.js';
 import type { Clock } from '../util/clock.js';
 import { abortReason } from '../util/clock.js';
 

@@ -1,4 +1,5 @@
-import { MAX_HASH_KEY, type HashKeyRange, type Shard } from '../aws/kinesis-types.js';
+import { MAX_HASH_KEY, type HashKeyRange } from '../shards/hash-key-range.js';
+import type { Shard } from '../shards/shard.js';
 
 /** The listed parents of a shard: one after a split, two after a merge. */
 export function parentsOf(shard: Pick<Shard, 'parentShardId' | 'adjacentParentShardId'>): string[] {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Scheduler } from '../../src/index.js';
 import { createDynamoDbClient } from '../../src/aws/clients.js';
 import { DynamoDbApi } from '../../src/aws/dynamodb-api.js';
-import { midpointHashKey } from '../../src/aws/kinesis-types.js';
+import { midpointHashKey } from '../../src/shards/hash-key-range.js';
 import { KinesisApi } from '../../src/aws/kinesis-api.js';
 import { createKinesisClient } from '../../src/aws/clients.js';
 import { DynamoDbLeaseStore } from '../../src/leases/dynamodb-lease-store.js';

@@ -4,7 +4,8 @@ import { Scheduler, type ShardRecordProcessor } from '../../src/index.js';
 import { createDynamoDbClient, createKinesisClient } from '../../src/aws/clients.js';
 import type { KinesisAdmin } from '../../src/aws/kinesis-admin.js';
 import { KinesisApi } from '../../src/aws/kinesis-api.js';
-import { midpointHashKey, type Shard } from '../../src/aws/kinesis-types.js';
+import { midpointHashKey } from '../../src/shards/hash-key-range.js';
+import type { Shard } from '../../src/shards/shard.js';
 import { startDynalite, startKinesisLocal, stopAll, TEST_CREDENTIALS, TEST_REGION, uniqueName, type Emulator, type KinesisLocalEmulator } from '../support/emulators.js';
 import { createStream, kinesisAdmin, waitFor } from '../support/scenario.js';
 

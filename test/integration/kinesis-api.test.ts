@@ -11,7 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createKinesisClient, type KinesisClient } from '../../src/aws/clients.js';
 import { KinesisApi } from '../../src/aws/kinesis-api.js';
 import { KinesisAdmin, type PutRecordResult } from '../../src/aws/kinesis-admin.js';
-import { MAX_HASH_KEY, midpointHashKey, type GetRecordsResult, type KinesisRecord, type Shard, type StreamRef } from '../../src/aws/kinesis-types.js';
+import type { GetRecordsResult, KinesisRecord, StreamRef } from '../../src/aws/kinesis-types.js';
+import { MAX_HASH_KEY, midpointHashKey } from '../../src/shards/hash-key-range.js';
+import type { Shard } from '../../src/shards/shard.js';
 import { DependencyError, ExpiredIteratorError, NetworkError, ResourceNotFoundError, type KclError } from '../../src/errors.js';
 import { startKinesis, startKinesalite, TEST_CREDENTIALS, TEST_REGION, uniqueName, type KinesisEmulatorKind } from '../support/emulators.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Scheduler, InvalidStateError } from '../../src/index.js';
 import { createKinesisClient } from '../../src/aws/clients.js';
 import { KinesisApi } from '../../src/aws/kinesis-api.js';
-import { midpointHashKey } from '../../src/aws/kinesis-types.js';
+import { midpointHashKey } from '../../src/shards/hash-key-range.js';
 import { startDynalite, startKinesalite, stopAll, TEST_CREDENTIALS, TEST_REGION, uniqueName, type Emulator } from '../support/emulators.js';
 import { clientsFor, createStream, kinesisAdmin, produce, waitFor } from '../support/scenario.js';
 

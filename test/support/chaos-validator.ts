@@ -1,7 +1,7 @@
 // The chaos run's validator (test/chaos/chaos-run.ts): checks what worker processes reported against what was
 // produced and the final shard graph. Several processes report, so deliveries are ordered by each report's
 // wall-clock time (one host) and, for equal times, by arrival.
-import type { Shard } from '../../src/aws/kinesis-types.js';
+import type { Shard } from '../../src/shards/shard.js';
 import { parentsOf } from '../../src/shards/shard-graph.js';
 import { runOrderViolations, shardRuns } from './worker-fleet.js';
 import type { WorkerReport } from './worker-protocol.js';

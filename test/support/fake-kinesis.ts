@@ -1,5 +1,6 @@
-import type { GetRecordsResult, IteratorPosition, KinesisRecord, Shard, StreamRef, StreamSummary } from '../../src/aws/kinesis-types.js';
-import { evenHashKeyRanges } from '../../src/aws/kinesis-types.js';
+import type { GetRecordsResult, IteratorPosition, KinesisRecord, StreamRef, StreamSummary } from '../../src/aws/kinesis-types.js';
+import { evenHashKeyRanges } from '../../src/shards/hash-key-range.js';
+import type { Shard } from '../../src/shards/shard.js';
 import type { SchedulerKinesisApi } from '../../src/coordinator/scheduler-parts.js';
 import { ResourceNotFoundError } from '../../src/errors.js';
 

@@ -1,6 +1,6 @@
 // Checks a consumer's deliveries against what was produced, across resharding: nothing lost, per-key order of
 // first deliveries, and no record of a child shard delivered before the last record of each of its parents.
-import type { Shard } from '../../src/aws/kinesis-types.js';
+import type { Shard } from '../../src/shards/shard.js';
 import { parentsOf } from '../../src/shards/shard-graph.js';
 
 export interface ProducedRecord {

@@ -1,6 +1,7 @@
 // Builds shard listings for tests: named graphs from Java KCL's test suite and random split/merge histories,
 // with real hash ranges so coverage can be checked.
-import { MAX_HASH_KEY, type Shard } from '../../src/aws/kinesis-types.js';
+import { MAX_HASH_KEY } from '../../src/shards/hash-key-range.js';
+import type { Shard } from '../../src/shards/shard.js';
 
 export class ShardHistory {
   readonly shards = new Map<string, Shard>();

@@ -9,19 +9,19 @@ export interface WorkerConfig {
   applicationName: string;
   workerId: string;
   failoverTimeMillis: number;
-  /** @defaultValue the library's (failoverTimeMillis / 5) */
+  /** @defaultValue the library's (`leases.takerIntervalMillis`) */
   takerIntervalMillis?: number;
-  /** @defaultValue the library's (1) */
+  /** @defaultValue the library's (`leases.maxLeasesToStealAtOneTime`, see src/config/option-defaults.ts) */
   maxLeasesToStealAtOneTime?: number;
   /** `fanout`: enhanced fan-out (subscriptions over HTTP/1.1 against the emulator). @defaultValue 'polling' */
   retrievalMode?: 'polling' | 'fanout';
   /** @defaultValue 100 */
   idleTimeBetweenReadsMillis?: number;
-  /** @defaultValue the library's (10000) */
+  /** @defaultValue the library's (`retrieval.maxRecords`) */
   maxRecords?: number;
   /** Sleep inside every `processRecords` before checkpointing (not interrupted by lease loss: a zombie). @defaultValue 0 */
   processingDelayMillis?: number;
-  /** @defaultValue the library's ('retry') */
+  /** @defaultValue the library's (`onProcessingError`) */
   onProcessingError?: 'retry' | 'skip' | 'release';
   /** @defaultValue 'TRIM_HORIZON' */
   initialPosition?: 'TRIM_HORIZON' | 'LATEST';

@@ -2,7 +2,7 @@
 // and finds each kind of violation.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Shard } from '../../src/aws/kinesis-types.js';
+import type { Shard } from '../../src/shards/shard.js';
 import { validateChaos, type ChaosProduced } from '../support/chaos-validator.js';
 import type { WorkerReport } from '../support/worker-protocol.js';
 

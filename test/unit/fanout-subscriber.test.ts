@@ -1,7 +1,8 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SubscribeEvent } from '../../src/aws/fanout-api.js';
-import type { ChildShard, GetRecordsResult, IteratorPosition, KinesisRecord, StreamRef } from '../../src/aws/kinesis-types.js';
+import type { GetRecordsResult, IteratorPosition, KinesisRecord, StreamRef } from '../../src/aws/kinesis-types.js';
+import type { ChildShard } from '../../src/shards/shard.js';
 import { ExtendedSequenceNumber as ESN } from '../../src/checkpoint/extended-sequence-number.js';
 import { InvalidStateError, NetworkError, ResourceInUseError, ResourceNotFoundError } from '../../src/errors.js';
 import { FanOutSubscriber, type FanOutSubscriberOptions, type ShardEndCheck } from '../../src/retrieval/fanout-subscriber.js';

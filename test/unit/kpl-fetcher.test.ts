@@ -2,8 +2,9 @@
 // aggregates, the off-range filter with the lease's hash range, and checkpoints inside an aggregate.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { GetRecordsResult, HashKeyRange, KinesisRecord } from '../../src/aws/kinesis-types.js';
-import { MAX_HASH_KEY } from '../../src/aws/kinesis-types.js';
+import type { GetRecordsResult, KinesisRecord } from '../../src/aws/kinesis-types.js';
+import type { HashKeyRange } from '../../src/shards/hash-key-range.js';
+import { MAX_HASH_KEY } from '../../src/shards/hash-key-range.js';
 import { ExtendedSequenceNumber } from '../../src/checkpoint/extended-sequence-number.js';
 import { PollingFetcher, type FetchInfo, type PollingKinesisApi } from '../../src/retrieval/polling-fetcher.js';
 import type { RecordsBatch } from '../../src/retrieval/records-batch.js';

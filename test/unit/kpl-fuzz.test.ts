@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { RecordAggregator } from '../../src/retrieval/kpl/aggregator.js';
 import { deaggregate } from '../../src/retrieval/kpl/deaggregate.js';
 import type { KinesisClientRecord } from '../../src/processor/types.js';
-import { MAX_HASH_KEY } from '../../src/aws/kinesis-types.js';
+import { MAX_HASH_KEY } from '../../src/shards/hash-key-range.js';
 import { aggAggregate } from '../support/aws-kinesis-agg.js';
 import { frame, kinesisRecord, MAGIC, randomBytes, randomInt, seededRandom } from '../support/kpl-fixtures.js';
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Shard } from '../../src/aws/kinesis-types.js';
-import { leasesToCreate, type StartSentinel } from '../../src/shards/lease-creation.js';
+import type { Shard } from '../../src/shards/shard.js';
+import { leasesToCreate, type StartSentinel } from '../../src/leases/lease-creation.js';
 import { hashRangeGaps, parentsOf } from '../../src/shards/shard-graph.js';
 import { graphA, graphB, graphC, randomHistory, type ShardHistory } from '../support/shard-histories.js';
 

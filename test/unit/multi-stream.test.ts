@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Shard } from '../../src/aws/kinesis-types.js';
+import type { Shard } from '../../src/shards/shard.js';
 import { resolveOptions, type ResolvedStreamConfig } from '../../src/config/resolve-options.js';
 import type { StreamConfig } from '../../src/config/options.js';
 import type { StreamContext } from '../../src/coordinator/stream-context.js';
@@ -11,14 +11,14 @@ import { shardIdOf } from '../../src/leases/lease.js';
 import {
   accountOfStreamArn,
   isMultiStreamLease,
-  multiStreamLeaseKey,
   parseStreamIdentifier,
   serializeStreamIdentifier,
   streamIdentifierOf,
   streamIdentifierOfLease,
 } from '../../src/leases/multi-stream.js';
-import { newLeaseForShard } from '../../src/shards/lease-creation.js';
-import { ShardSyncer } from '../../src/shards/shard-syncer.js';
+import { newLeaseForShard } from '../../src/leases/lease-creation.js';
+import { leaseKeyOf, parseLeaseKey, siblingLeaseKey } from '../../src/leases/lease-key.js';
+import { ShardSyncer } from '../../src/leases/shard-syncer.js';
 import { FakeClock } from '../../src/util/clock.js';
 import { silentLogger, type Logger } from '../../src/util/logger.js';
 
@@ -38,8 +38,23 @@ describe('multi-stream lease keys (Java KCL format)', () => {
     assert.deepEqual(parseStreamIdentifier('123456789012:orders:1700000000'), id);
     assert.equal(parseStreamIdentifier('orders'), undefined);
     assert.equal(parseStreamIdentifier('12:or:ders:1'), undefined);
-    assert.equal(multiStreamLeaseKey(id, 'shardId-000000000001'), '123456789012:orders:1700000000:shardId-000000000001');
-    assert.equal(multiStreamLeaseKey('1:a:2', 's'), '1:a:2:s');
+    assert.equal(leaseKeyOf(serializeStreamIdentifier(id), 'shardId-000000000001'), '123456789012:orders:1700000000:shardId-000000000001');
+    assert.equal(leaseKeyOf('1:a:2', 's'), '1:a:2:s');
+  });
+
+  it('builds and parses single- and multi-stream lease keys through one module', () => {
+    assert.equal(leaseKeyOf('', 'shardId-000000000001'), 'shardId-000000000001');
+    assert.deepEqual(parseLeaseKey('shardId-000000000001'), { streamId: '', shardId: 'shardId-000000000001' });
+    assert.deepEqual(parseLeaseKey('123456789012:orders:1700000000:shardId-000000000001'), {
+      streamId: '123456789012:orders:1700000000',
+      shardId: 'shardId-000000000001',
+    });
+    for (const key of ['shardId-000000000007', '1:a:2:shardId-000000000007']) {
+      const { streamId, shardId } = parseLeaseKey(key);
+      assert.equal(leaseKeyOf(streamId, shardId), key);
+    }
+    assert.equal(siblingLeaseKey('1:a:2:shardId-000000000003', 'shardId-000000000001'), '1:a:2:shardId-000000000001');
+    assert.equal(siblingLeaseKey('shardId-000000000003', 'shardId-000000000001'), 'shardId-000000000001');
   });
 
   it('takes the account from the ARN and the epoch in seconds from the creation time; 000000000000 without an ARN', () => {
@@ -65,7 +80,7 @@ describe('multi-stream lease keys (Java KCL format)', () => {
   });
 
   it('newLeaseForShard with a prefix writes the streamName and shardId attributes; without, neither', () => {
-    const lease = newLeaseForShard(twoShards[0]!, 'LATEST', '1:a:2:');
+    const lease = newLeaseForShard(twoShards[0]!, 'LATEST', '1:a:2');
     assert.equal(lease.leaseKey, '1:a:2:shardId-000000000000');
     assert.equal(lease.streamName, '1:a:2');
     assert.equal(lease.shardId, 'shardId-000000000000');
@@ -81,8 +96,8 @@ describe('ShardSyncer with a multi-stream prefix', () => {
     const store = new InMemoryLeaseStore();
     const clock = new FakeClock();
     const kinesis = { listShards: async () => twoShards };
-    const a = new ShardSyncer(kinesis, store, { streamName: 'a' }, { initial: 'TRIM_HORIZON', clock, logger: silentLogger, leaseKeyPrefix: '1:a:2:' });
-    const b = new ShardSyncer(kinesis, store, { streamName: 'b' }, { initial: 'LATEST', clock, logger: silentLogger, leaseKeyPrefix: '1:b:3:' });
+    const a = new ShardSyncer(kinesis, store, { streamName: 'a' }, { initial: 'TRIM_HORIZON', clock, logger: silentLogger, streamId: '1:a:2' });
+    const b = new ShardSyncer(kinesis, store, { streamName: 'b' }, { initial: 'LATEST', clock, logger: silentLogger, streamId: '1:b:3' });
     assert.deepEqual((await a.sync()).created, ['1:a:2:shardId-000000000000', '1:a:2:shardId-000000000001']);
     assert.deepEqual((await b.sync()).created, ['1:b:3:shardId-000000000000', '1:b:3:shardId-000000000001']);
     assert.deepEqual((await a.sync()).created, []);
@@ -99,8 +114,8 @@ describe('lease table view (mixed tables)', () => {
   async function mixedStore(): Promise<InMemoryLeaseStore> {
     const store = new InMemoryLeaseStore();
     await store.createLeaseIfNotExists(newLeaseForShard(twoShards[0]!, 'LATEST'));
-    await store.createLeaseIfNotExists(newLeaseForShard(twoShards[0]!, 'LATEST', '1:a:2:'));
-    await store.createLeaseIfNotExists(newLeaseForShard(twoShards[1]!, 'LATEST', '1:b:3:'));
+    await store.createLeaseIfNotExists(newLeaseForShard(twoShards[0]!, 'LATEST', '1:a:2'));
+    await store.createLeaseIfNotExists(newLeaseForShard(twoShards[1]!, 'LATEST', '1:b:3'));
     return store;
   }
   const recording = (): { logger: Logger; warnings: string[] } => {
@@ -163,7 +178,7 @@ describe('stream tracker', () => {
       createContext: async (config) => {
         if (missing.has(config.key)) throw new Error(`no stream ${config.key}`);
         const id = `000000000000:${config.key}:1`;
-        return { id, configKey: config.key, streamName: config.key, leaseKeyPrefix: `${id}:`, stream: config.stream, initialPosition: config.initialPosition } as unknown as StreamContext;
+        return { id, configKey: config.key, streamName: config.key, stream: config.stream, initialPosition: config.initialPosition } as unknown as StreamContext;
       },
       added: async (c) => void log.push(`+${c.streamName}`),
       removed: async (c) => void log.push(`-${c.streamName}`),
@@ -209,7 +224,7 @@ describe('stream tracker', () => {
     let list: StreamConfig[] = [{ streamName: 'a' }];
     const { t, store, clock } = tracker(() => list);
     await t.start();
-    await store.createLeaseIfNotExists(newLeaseForShard(twoShards[0]!, 'LATEST', '000000000000:a:1:'));
+    await store.createLeaseIfNotExists(newLeaseForShard(twoShards[0]!, 'LATEST', '000000000000:a:1'));
     list = [];
     await t.poll();
     await clock.advance(3_600_000);
@@ -223,9 +238,9 @@ describe('stream tracker', () => {
     let list: StreamConfig[] = [{ streamName: 'a' }, { streamName: 'b' }];
     const { t, store, clock } = tracker(() => list, 5000);
     await t.start();
-    await store.createLeaseIfNotExists(newLeaseForShard(twoShards[0]!, 'LATEST', '000000000000:a:1:'));
-    await store.createLeaseIfNotExists(newLeaseForShard(twoShards[1]!, 'LATEST', '000000000000:a:1:'));
-    await store.createLeaseIfNotExists(newLeaseForShard(twoShards[0]!, 'LATEST', '000000000000:b:1:'));
+    await store.createLeaseIfNotExists(newLeaseForShard(twoShards[0]!, 'LATEST', '000000000000:a:1'));
+    await store.createLeaseIfNotExists(newLeaseForShard(twoShards[1]!, 'LATEST', '000000000000:a:1'));
+    await store.createLeaseIfNotExists(newLeaseForShard(twoShards[0]!, 'LATEST', '000000000000:b:1'));
     await store.createLeaseIfNotExists(newLeaseForShard(twoShards[0]!, 'LATEST'));
     list = [];
     await t.poll();

@@ -1,6 +1,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildShard, GetRecordsResult, IteratorPosition, KinesisRecord, StreamRef } from '../../src/aws/kinesis-types.js';
+import type { GetRecordsResult, IteratorPosition, KinesisRecord, StreamRef } from '../../src/aws/kinesis-types.js';
+import type { ChildShard } from '../../src/shards/shard.js';
 import { ExtendedSequenceNumber } from '../../src/checkpoint/extended-sequence-number.js';
 import {
   DependencyError,
@@ -528,14 +529,6 @@ describe('PollingFetcher', () => {
       () => harness(kinesis, { checkpoint: ExtendedSequenceNumber.AT_TIMESTAMP }, false),
       IllegalArgumentError,
     );
-  });
-
-  it('rejects bad options', () => {
-    const kinesis = new FakeKinesis([]);
-    assert.throws(() => harness(kinesis, { maxRecords: 0 }, false), IllegalArgumentError);
-    assert.throws(() => harness(kinesis, { maxRecords: 10_001 }, false), IllegalArgumentError);
-    assert.throws(() => harness(kinesis, { maxPrefetchBatches: -1 }, false), IllegalArgumentError);
-    assert.throws(() => harness(kinesis, { maxPrefetchBytes: 0 }, false), IllegalArgumentError);
   });
 
   describe('stopping', () => {

@@ -108,6 +108,11 @@ describe('resolveOptions', () => {
     failsOn({ ...base, leases: { gracefulHandoffTimeoutMillis: 5 } }, 'leases.gracefulHandoffTimeoutMillis');
     failsOn({ ...base, retrieval: { mode: 'push' } }, 'retrieval.mode');
     failsOn({ ...base, retrieval: { mode: 'polling', maxRecords: 10_001 } }, 'retrieval.maxRecords');
+    // The fetchers take these as given: config/ is the only place that validates them.
+    failsOn({ ...base, retrieval: { mode: 'polling', maxRecords: 0 } }, 'retrieval.maxRecords');
+    failsOn({ ...base, retrieval: { mode: 'polling', maxPrefetchBatches: 0 } }, 'retrieval.maxPrefetchBatches');
+    failsOn({ ...base, retrieval: { mode: 'polling', maxPrefetchBytes: 0 } }, 'retrieval.maxPrefetchBytes');
+    failsOn({ ...base, retrieval: { mode: 'polling', idleTimeBetweenReadsMillis: -1 } }, 'retrieval.idleTimeBetweenReadsMillis');
     failsOn({ ...base, retrieval: { mode: 'polling', filterOffRangeSubRecords: 'yes' } }, 'retrieval.filterOffRangeSubRecords');
     failsOn({ ...base, retrieval: { mode: 'fanout', maxRecords: 5 } }, 'retrieval.maxRecords');
     failsOn({ ...base, retrieval: { mode: 'fanout', maxQueuedEvents: 0 } }, 'retrieval.maxQueuedEvents');

@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Shard } from '../../src/aws/kinesis-types.js';
+import type { Shard } from '../../src/shards/shard.js';
 import { InMemoryLeaseStore } from '../../src/leases/in-memory-lease-store.js';
-import { newLeaseForShard } from '../../src/shards/lease-creation.js';
-import { LeaseCleaner } from '../../src/shards/lease-cleaner.js';
-import { BlockedOnParentError, ShardEndHandler } from '../../src/shards/shard-end.js';
-import { ShardSyncer } from '../../src/shards/shard-syncer.js';
+import { newLeaseForShard } from '../../src/leases/lease-creation.js';
+import { LeaseCleaner } from '../../src/leases/lease-cleaner.js';
+import { BlockedOnParentError, ShardEndHandler } from '../../src/leases/shard-end.js';
+import { ShardSyncer } from '../../src/leases/shard-syncer.js';
 import { FakeClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { graphA } from '../support/shard-histories.js';

@@ -14,7 +14,8 @@
  * dependency (protobufjs is a dev dependency, for the benchmark only).
  */
 import { createHash } from 'node:crypto';
-import type { HashKeyRange, KinesisRecord } from '../../aws/kinesis-types.js';
+import type { KinesisRecord } from '../../aws/kinesis-types.js';
+import type { HashKeyRange } from '../../shards/hash-key-range.js';
 import type { KinesisClientRecord } from '../../processor/types.js';
 import {
   AGGREGATED_RECORD_FIELD,

@@ -11,7 +11,7 @@
  * ```
  */
 import { createHash } from 'node:crypto';
-import type { HashKeyRange } from '../../aws/kinesis-types.js';
+import type { HashKeyRange } from '../../shards/hash-key-range.js';
 
 /** The four bytes every KPL aggregate starts with. */
 export const KPL_MAGIC: Readonly<Uint8Array> = Uint8Array.of(0xf3, 0x89, 0x9a, 0xc2);

@@ -1,11 +1,10 @@
 import type { KinesisApi } from '../aws/kinesis-api.js';
 import type { StreamRef } from '../aws/kinesis-types.js';
-import { shardIdOf, type Lease } from '../leases/lease.js';
-import type { LeaseStore } from '../leases/lease-store.js';
+import { childrenOf } from '../shards/shard-graph.js';
 import type { Logger } from '../util/logger.js';
-import { childrenOf } from './shard-graph.js';
-
-const NOT_STARTED = new Set(['TRIM_HORIZON', 'AT_TIMESTAMP']);
+import { hasStarted, isFinished, shardIdOf, type Lease } from './lease.js';
+import { leaseKeyOf } from './lease-key.js';
+import type { LeaseStore } from './lease-store.js';
 
 /**
  * Deletes finished parent leases (Java KCL's LeaseCleanupManager): a lease at SHARD_END goes once every child
@@ -18,14 +17,15 @@ export class LeaseCleaner {
     private readonly store: LeaseStore,
     private readonly stream: StreamRef,
     private readonly logger: Logger,
-    private readonly leaseKeyPrefix = '',
+    /** Multi-stream: the stream id in front of the shard id in lease keys. */
+    private readonly streamId = '',
   ) {}
 
   /** Whether `lease` may be deleted now. */
   async isDeletable(lease: Lease): Promise<boolean> {
-    if (lease.checkpoint.sequenceNumber !== 'SHARD_END') return false;
+    if (!isFinished(lease)) return false;
     for (const parent of lease.parentShardIds) {
-      if (await this.store.getLease(this.leaseKeyPrefix + parent)) return false;
+      if (await this.store.getLease(leaseKeyOf(this.streamId, parent))) return false;
     }
     let children = lease.childShardIds;
     if (children.length === 0) {
@@ -33,8 +33,8 @@ export class LeaseCleaner {
       if (children.length > 0) await this.store.updateMetaInfo(lease.leaseKey, { childShardIds: children });
     }
     for (const child of children) {
-      const childLease = await this.store.getLease(this.leaseKeyPrefix + child, { consistentRead: true });
-      if (childLease === undefined || NOT_STARTED.has(childLease.checkpoint.sequenceNumber)) return false;
+      const childLease = await this.store.getLease(leaseKeyOf(this.streamId, child), { consistentRead: true });
+      if (childLease === undefined || !hasStarted(childLease)) return false;
     }
     return true;
   }

@@ -1,17 +1,12 @@
 import type { KinesisApi } from '../aws/kinesis-api.js';
 import type { StreamRef } from '../aws/kinesis-types.js';
 import { DependencyError } from '../errors.js';
-import type { LeaseStore } from '../leases/lease-store.js';
+import type { LeaseStore } from './lease-store.js';
+import { childrenOf, parentsOf } from '../shards/shard-graph.js';
+import type { ChildShard } from '../shards/shard.js';
 import type { Logger } from '../util/logger.js';
 import { newLeaseForShard } from './lease-creation.js';
-import { childrenOf, parentsOf } from './shard-graph.js';
-
-/** A child shard as the last GetRecords (or a ListShards fallback) describes it. */
-export interface ChildShardRef {
-  shardId: string;
-  parentShards: string[];
-  hashKeyRange: { startingHashKey: string; endingHashKey: string };
-}
+import { leaseKeyOf } from './lease-key.js';
 
 /** The other parent of a merge child has no lease yet: wait (shard sync creates it), then retry. */
 export class BlockedOnParentError extends DependencyError {
@@ -31,24 +26,24 @@ export class ShardEndHandler {
     private readonly store: LeaseStore,
     private readonly stream: StreamRef,
     private readonly logger: Logger,
-    /** Multi-stream lease keys carry a prefix before the shard id. */
-    private readonly leaseKeyPrefix = '',
+    /** Multi-stream: the stream id (`account:stream:creationEpoch`) in front of the shard id in lease keys. */
+    private readonly streamId = '',
   ) {}
 
   /** Creates the children's leases and records them on the parent. Resolves with the child shard ids. */
-  async prepare(parentLeaseKey: string, parentShardId: string, reported: readonly ChildShardRef[] | undefined): Promise<string[]> {
+  async prepare(parentLeaseKey: string, parentShardId: string, reported: readonly ChildShard[] | undefined): Promise<string[]> {
     const children = reported && reported.length > 0 ? reported : await this.listChildren(parentShardId);
     if (children.length === 0) {
       this.logger.info({ shardId: parentShardId }, 'shard ended without child shards (stream deleted or shard trimmed)');
       return [];
     }
     for (const child of children) {
-      const key = this.leaseKeyPrefix + child.shardId;
+      const key = leaseKeyOf(this.streamId, child.shardId);
       if (await this.store.getLease(key, { consistentRead: true })) continue;
       // A merge child may only exist once the other parent is tracked too; otherwise the child would find that
       // parent's lease missing, take it for finished, and start before the other parent's records are done.
       for (const other of child.parentShards.filter((p) => p !== parentShardId)) {
-        if (!(await this.store.getLease(this.leaseKeyPrefix + other, { consistentRead: true }))) {
+        if (!(await this.store.getLease(leaseKeyOf(this.streamId, other), { consistentRead: true }))) {
           throw new BlockedOnParentError(
             `Child ${child.shardId} of ${parentShardId} waits for a lease of its other parent ${other} (created by the next shard sync)`,
           );
@@ -57,7 +52,7 @@ export class ShardEndHandler {
       const lease = newLeaseForShard(
         { shardId: child.shardId, hashKeyRange: child.hashKeyRange, parentShardId: child.parentShards[0], adjacentParentShardId: child.parentShards[1] },
         'TRIM_HORIZON',
-        this.leaseKeyPrefix,
+        this.streamId,
       );
       if (await this.store.createLeaseIfNotExists(lease)) this.logger.info({ shardId: child.shardId, parents: child.parentShards }, 'created child lease');
     }
@@ -67,7 +62,7 @@ export class ShardEndHandler {
     return childShardIds;
   }
 
-  private async listChildren(parentShardId: string): Promise<ChildShardRef[]> {
+  private async listChildren(parentShardId: string): Promise<ChildShard[]> {
     const shards = await this.kinesis.listShards(this.stream);
     return childrenOf(parentShardId, shards).map((s) => ({ shardId: s.shardId, parentShards: parentsOf(s), hashKeyRange: { ...s.hashKeyRange } }));
   }

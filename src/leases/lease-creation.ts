@@ -1,22 +1,19 @@
-import type { Shard } from '../aws/kinesis-types.js';
-import type { Lease } from '../leases/lease.js';
-import { parentsOf } from './shard-graph.js';
+import { isOpen, type Shard } from '../shards/shard.js';
+import type { Lease } from './lease.js';
+import { parentsOf } from '../shards/shard-graph.js';
+import { leaseKeyOf } from './lease-key.js';
 
 /** Checkpoint sentinel a new lease starts from. */
 export type StartSentinel = 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
 
-export function isOpen(shard: Shard): boolean {
-  return shard.sequenceNumberRange.endingSequenceNumber === undefined;
-}
-
 /**
- * A fresh, unowned lease for a shard, in Java KCL's shape. With a multi-stream `leaseKeyPrefix`
- * (`account:stream:creationEpoch:`) the lease also gets the `streamName` (that identifier) and `shardId` attributes.
+ * A fresh, unowned lease for a shard, in Java KCL's shape. With a multi-stream `streamId`
+ * (`account:stream:creationEpoch`) the lease also gets the `streamName` (that identifier) and `shardId` attributes.
  */
-export function newLeaseForShard(shard: Pick<Shard, 'shardId' | 'hashKeyRange' | 'parentShardId' | 'adjacentParentShardId'>, checkpoint: StartSentinel, leaseKeyPrefix = ''): Lease {
+export function newLeaseForShard(shard: Pick<Shard, 'shardId' | 'hashKeyRange' | 'parentShardId' | 'adjacentParentShardId'>, checkpoint: StartSentinel, streamId = ''): Lease {
   return {
-    leaseKey: leaseKeyPrefix + shard.shardId,
-    ...(leaseKeyPrefix === '' ? {} : { streamName: leaseKeyPrefix.replace(/:$/, ''), shardId: shard.shardId }),
+    leaseKey: leaseKeyOf(streamId, shard.shardId),
+    ...(streamId === '' ? {} : { streamName: streamId, shardId: shard.shardId }),
     leaseCounter: 0,
     checkpoint: { sequenceNumber: checkpoint, subSequenceNumber: 0 },
     ownerSwitchesSinceCheckpoint: 0,
@@ -31,11 +28,11 @@ export function newLeaseForShard(shard: Pick<Shard, 'shardId' | 'hashKeyRange' |
  * the initial position. Emulators ignore ShardFilter, so the filter is applied here too: LATEST keeps the open
  * shards, TRIM_HORIZON / AT_TIMESTAMP keep the oldest listed shards (descendants follow through shard end).
  */
-export function leasesForEmptyTable(shards: readonly Shard[], initial: StartSentinel): Lease[] {
+export function leasesForEmptyTable(shards: readonly Shard[], initial: StartSentinel, streamId = ''): Lease[] {
   const listed = new Set(shards.map((s) => s.shardId));
   return shards
     .filter((s) => (initial === 'LATEST' ? isOpen(s) : parentsOf(s).every((p) => !listed.has(p))))
-    .map((s) => newLeaseForShard(s, initial));
+    .map((s) => newLeaseForShard(s, initial, streamId));
 }
 
 /**
@@ -50,7 +47,7 @@ export function leasesForEmptyTable(shards: readonly Shard[], initial: StartSent
  * Worked example (Java's docs): `0 1 2 3 4 5 → 6(0,1) 7(2,3) → 8(6,7), 9(5), 10(5)` with leases {4,5,7}:
  * LATEST creates {6}, TRIM_HORIZON creates {0,1}, AT_TIMESTAMP creates {0,1} at AT_TIMESTAMP.
  */
-export function leasesForNonEmptyTable(shards: readonly Shard[], leased: ReadonlySet<string>, initial: StartSentinel): Lease[] {
+export function leasesForNonEmptyTable(shards: readonly Shard[], leased: ReadonlySet<string>, initial: StartSentinel, streamId = ''): Lease[] {
   const byId = new Map(shards.map((s) => [s.shardId, s]));
   const isDescendantMemo = new Map<string, boolean>();
   const shouldCreate = new Set<string>();
@@ -82,7 +79,7 @@ export function leasesForNonEmptyTable(shards: readonly Shard[], leased: Readonl
             if (leased.has(p)) continue;
             let lease = created.get(p);
             if (lease === undefined && (shouldCreate.has(p) || !descendantParents.has(p))) {
-              lease = newLeaseForShard(byId.get(p)!, initial);
+              lease = newLeaseForShard(byId.get(p)!, initial, streamId);
               created.set(p, lease);
             }
             if (lease !== undefined) {
@@ -102,7 +99,7 @@ export function leasesForNonEmptyTable(shards: readonly Shard[], leased: Readonl
   const open = shards.filter(isOpen).sort(byStartingSequenceNumber);
   for (const s of open) {
     if (leased.has(s.shardId)) continue;
-    if (!isDescendant(s.shardId)) created.set(s.shardId, newLeaseForShard(s, initial));
+    if (!isDescendant(s.shardId)) created.set(s.shardId, newLeaseForShard(s, initial, streamId));
   }
   return [...created.values()];
 }

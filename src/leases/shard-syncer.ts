@@ -1,12 +1,14 @@
 import type { KinesisApi } from '../aws/kinesis-api.js';
-import type { ShardFilter, StreamRef, Shard } from '../aws/kinesis-types.js';
+import type { ShardFilter, StreamRef } from '../aws/kinesis-types.js';
 import { DependencyError } from '../errors.js';
-import { shardIdOf, type Lease } from '../leases/lease.js';
-import type { LeaseStore } from '../leases/lease-store.js';
+import { hashRangeGaps, type CoverageGap } from '../shards/shard-graph.js';
+import type { Shard } from '../shards/shard.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { leasesForEmptyTable, leasesForNonEmptyTable, type StartSentinel } from './lease-creation.js';
-import { hashRangeGaps, type CoverageGap } from './shard-graph.js';
+import { parseLeaseKey } from './lease-key.js';
+import { isFinished, shardIdOf, type Lease } from './lease.js';
+import type { LeaseStore } from './lease-store.js';
 
 export interface ShardSyncResult {
   shards: number;
@@ -28,10 +30,10 @@ export interface ShardSyncerOptions {
   holeConfidence?: number;
   onPersistentHole?: (gaps: CoverageGap[]) => void;
   /**
-   * Multi-stream: `account:stream:creationEpoch:`. Only the table's leases with this prefix belong to the stream;
-   * new leases get it (and the `streamName` / `shardId` attributes). @defaultValue '' (single stream)
+   * Multi-stream: `account:stream:creationEpoch`. Only the table's leases of this stream id belong to the stream;
+   * new leases get it in their key (and the `streamName` / `shardId` attributes). @defaultValue '' (single stream)
    */
-  leaseKeyPrefix?: string;
+  streamId?: string;
 }
 
 /**
@@ -60,13 +62,11 @@ export class ShardSyncer {
       ({ shards, toCreate } = await this.listCoveringShards());
     } else {
       shards = await this.kinesis.listShards(this.stream);
-      toCreate = leasesForNonEmptyTable(shards, leased, initial);
+      toCreate = leasesForNonEmptyTable(shards, leased, initial, this.options.streamId);
     }
     // Oldest first, as Java KCL does, so a concurrent reader of the table sees parents before children.
     const created: string[] = [];
-    const prefix = this.options.leaseKeyPrefix ?? '';
-    for (const shardLease of toCreate) {
-      const lease = prefix === '' ? shardLease : { ...shardLease, leaseKey: prefix + shardLease.leaseKey, streamName: prefix.slice(0, -1), shardId: shardLease.leaseKey };
+    for (const lease of toCreate) {
       if (await this.store.createLeaseIfNotExists(lease)) created.push(lease.leaseKey);
     }
     if (created.length > 0) this.options.logger.info({ created, shards: shards.length }, 'created leases for shards');
@@ -75,7 +75,7 @@ export class ShardSyncer {
     const listed = new Set(shards.map((s) => s.shardId));
     if (leases.length > 0 && shards.length > 0) {
       for (const lease of leases) {
-        if (lease.checkpoint.sequenceNumber === 'SHARD_END' && !listed.has(shardIdOf(lease))) {
+        if (isFinished(lease) && !listed.has(shardIdOf(lease))) {
           await this.store.deleteLease(lease.leaseKey);
           deleted.push(lease.leaseKey);
         }
@@ -91,7 +91,7 @@ export class ShardSyncer {
     const attempts = this.options.coverageAttempts ?? 3;
     for (let attempt = 1; ; attempt++) {
       const shards = await this.kinesis.listShards(this.stream, { shardFilter: this.shardFilter() });
-      const toCreate = leasesForEmptyTable(shards, this.options.initial);
+      const toCreate = leasesForEmptyTable(shards, this.options.initial, this.options.streamId);
       const gaps = hashRangeGaps(toCreate.map((l) => l.hashKeyRange!));
       if (gaps.length === 0) return { shards, toCreate };
       if (attempt >= attempts) {
@@ -107,8 +107,8 @@ export class ShardSyncer {
   /** The leases of this syncer's stream (all of them for a single-stream table). */
   private async streamLeases(): Promise<Lease[]> {
     const { leases } = await this.store.listLeases();
-    const prefix = this.options.leaseKeyPrefix ?? '';
-    return prefix === '' ? leases : leases.filter((l) => l.leaseKey.startsWith(prefix));
+    const streamId = this.options.streamId ?? '';
+    return streamId === '' ? leases : leases.filter((l) => parseLeaseKey(l.leaseKey).streamId === streamId);
   }
 
   private shardFilter(): ShardFilter {
@@ -128,7 +128,7 @@ export class ShardSyncer {
     if (leases.length === 0 || shards.length === 0) return [];
     const rangeOf = new Map(shards.map((s) => [s.shardId, s.hashKeyRange]));
     const ranges = leases
-      .filter((l) => l.checkpoint.sequenceNumber !== 'SHARD_END')
+      .filter((l) => !isFinished(l))
       .map((l) => l.hashKeyRange ?? rangeOf.get(shardIdOf(l)))
       .filter((r): r is NonNullable<typeof r> => r !== undefined);
     const gaps = hashRangeGaps(ranges);
