@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SOURCES = ['src/config/options.ts', 'src/config/observability-options.ts'];
+const SOURCES = ['src/config/options.ts', 'src/config/observability-options.ts', 'src/config/timeout-options.ts'];
 const OUTPUT = 'docs/configuration.md';
 const ROOT_INTERFACE = 'SchedulerOptions';
 

@@ -4,6 +4,7 @@ import type { ShardRecordProcessorFactory } from '../processor/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { HttpOptions, MetricsOptions } from './observability-options.js';
+import type { TimeoutOptions } from './timeout-options.js';
 
 /** Where a shard with no checkpoint starts. */
 export type InitialPosition = 'LATEST' | 'TRIM_HORIZON' | { timestamp: Date };
@@ -368,4 +369,9 @@ export interface SchedulerOptions {
    * @defaultValue the system clock
    */
   clock?: Clock;
+  /**
+   * Deadlines of every AWS call (see {@link TimeoutOptions}); they hold for injected clients too.
+   * @defaultValue {}
+   */
+  timeouts?: TimeoutOptions;
 }

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { ShardRecordProcessorFactory } from '../processor/types.js';
 import { resolveHttp, resolveMetrics, type ResolvedHttp, type ResolvedMetrics } from './resolve-observability.js';
+import { resolveTimeouts, type ResolvedTimeouts } from './resolve-timeouts.js';
 import type {
   EndpointOptions,
   InitialPosition,
@@ -21,6 +22,7 @@ export interface ResolvedPolling {
   maxPrefetchBatches: number;
   maxPrefetchBytes: number;
   filterOffRangeSubRecords: boolean;
+  maxGetRecordsCallsPerSecond: number;
 }
 export interface ResolvedFanOut {
   mode: 'fanout';
@@ -96,6 +98,8 @@ export interface ResolvedOptions {
   metrics: ResolvedMetrics;
   /** `undefined`: no HTTP endpoint. */
   http: ResolvedHttp | undefined;
+  /** Deadlines of the AWS calls. */
+  timeouts: ResolvedTimeouts;
 }
 
 const TOP_KEYS = [
@@ -104,6 +108,7 @@ const TOP_KEYS = [
   'shardSyncIntervalMillis', 'parentShardPollIntervalMillis', 'onProcessingError',
   'callProcessRecordsEvenForEmptyRecordList', 'logger', 'clock', 'cloudWatchClient', 'metrics', 'http',
   'streams', 'streamTrackerIntervalMillis', 'formerStreamLeasesDeletionDelayMillis',
+  'timeouts',
 ] as const;
 const LEASE_KEYS = [
   'tableName', 'failoverTimeMillis', 'epsilonMillis', 'takerIntervalMillis', 'maxLeasesForWorker',
@@ -111,7 +116,10 @@ const LEASE_KEYS = [
   'tableActiveTimeoutMillis', 'cleanupLeasesUponShardCompletion', 'cleanupIntervalMillis', 'gracefulHandoff',
   'gracefulHandoffTimeoutMillis',
 ] as const;
-const POLLING_KEYS = ['mode', 'maxRecords', 'idleTimeBetweenReadsMillis', 'maxPrefetchBatches', 'maxPrefetchBytes', 'filterOffRangeSubRecords'] as const;
+const POLLING_KEYS = [
+  'mode', 'maxRecords', 'idleTimeBetweenReadsMillis', 'maxPrefetchBatches', 'maxPrefetchBytes', 'filterOffRangeSubRecords',
+  'maxGetRecordsCallsPerSecond',
+] as const;
 const FANOUT_KEYS = [
   'mode', 'consumerName', 'consumerArn', 'deregisterConsumerOnShutdown', 'http2', 'requestHandler', 'maxQueuedEvents',
   'subscriptionIdleTimeoutMillis', 'shardEndCheckIntervalMillis', 'filterOffRangeSubRecords',
@@ -346,6 +354,7 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
     clock: clock as Clock,
     metrics: resolveMetrics(o.metrics, applicationName),
     http: resolveHttp(o.http, leases.renewIntervalMillis),
+    timeouts: resolveTimeouts(o.timeouts, leases),
   };
   return Object.freeze(resolved);
 }
@@ -376,7 +385,17 @@ function resolveRetrieval(value: unknown, applicationName: string): ResolvedPoll
     maxPrefetchBatches: int(r.maxPrefetchBatches, 'retrieval.maxPrefetchBatches', 3, 1, 1000),
     maxPrefetchBytes: int(r.maxPrefetchBytes, 'retrieval.maxPrefetchBytes', 8 * 1024 * 1024, 1024),
     filterOffRangeSubRecords: bool(r.filterOffRangeSubRecords, 'retrieval.filterOffRangeSubRecords', false),
+    maxGetRecordsCallsPerSecond: rate(r.maxGetRecordsCallsPerSecond, 'retrieval.maxGetRecordsCallsPerSecond', 5),
   };
+}
+
+/** A calls-per-second bound: a finite number in (0, 1000]. */
+function rate(value: unknown, key: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 1000) {
+    throw new ConfigError(key, `expected a number of calls per second in (0, 1000], got ${describe(value)}`);
+  }
+  return value;
 }
 
 function resolveLeases(value: unknown, applicationName: string): ResolvedLeases {

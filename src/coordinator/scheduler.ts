@@ -5,6 +5,7 @@ import { KinesisApi } from '../aws/kinesis-api.js';
 import type { ExtendedSequenceNumber } from '../checkpoint/extended-sequence-number.js';
 import type { SchedulerOptions } from '../config/options.js';
 import { resolveOptions, type ResolvedOptions } from '../config/resolve-options.js';
+import { dynamoDbDeadlines, kinesisDeadlines } from '../config/resolve-timeouts.js';
 import { InvalidStateError } from '../errors.js';
 import { DynamoDbLeaseStore } from '../leases/dynamodb-lease-store.js';
 import { shardIdOf, type Lease } from '../leases/lease.js';
@@ -86,8 +87,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const settings = { region: o.region, credentials: o.credentials };
     this.kinesisClient = o.kinesisClient ?? createKinesisClient({ ...settings, endpoint: o.endpoints.kinesis });
     this.dynamoClient = o.dynamoDbClient ?? createDynamoDbClient({ ...settings, endpoint: o.endpoints.dynamodb });
-    this.kinesis = new KinesisApi(this.kinesisClient);
-    const rawStore = this.observability.instrumentLeaseStore(new DynamoDbLeaseStore(new DynamoDbApi(this.dynamoClient), o.leases.tableName, {
+    this.kinesis = new KinesisApi(this.kinesisClient, kinesisDeadlines(o));
+    const rawStore = this.observability.instrumentLeaseStore(new DynamoDbLeaseStore(new DynamoDbApi(this.dynamoClient, dynamoDbDeadlines(o)), o.leases.tableName, {
       consistentReads: o.leases.consistentReads,
       clock: o.clock,
     }));
@@ -323,6 +324,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       hashKeyRange: lease.hashKeyRange,
       filterOffRangeSubRecords: o.retrieval.filterOffRangeSubRecords,
       onFetch: this.observability.fetchListener(shardIdOf(lease)),
+      maxCallsPerSecond: o.retrieval.maxGetRecordsCallsPerSecond,
+      shardState: (shardId, signal) => stream.shardStates.get(shardId, signal),
       clock: o.clock,
       logger,
     });

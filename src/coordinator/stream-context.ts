@@ -7,6 +7,7 @@ import { InvalidStateError, ResourceNotFoundError } from '../errors.js';
 import type { LeaseStore } from '../leases/lease-store.js';
 import { filteredLeaseStore, isMultiStreamLease, serializeStreamIdentifier, streamIdentifierOf, streamIdentifierOfLease } from '../leases/multi-stream.js';
 import { FanOutRetrieval } from '../retrieval/fanout-retrieval.js';
+import { ShardStateCache } from '../retrieval/shard-state-cache.js';
 import { LeaseCleaner } from '../shards/lease-cleaner.js';
 import { ShardEndHandler } from '../shards/shard-end.js';
 import { ShardSyncer } from '../shards/shard-syncer.js';
@@ -31,6 +32,8 @@ export interface StreamContext {
   readonly shardEndHandler: ShardEndHandler;
   readonly cleaner: LeaseCleaner;
   readonly fanOut: FanOutRetrieval | undefined;
+  /** Cached ListShards view: confirms a polled shard's end when GetRecords reports no children. */
+  readonly shardStates: ShardStateCache;
 }
 
 export interface StreamContextDeps {
@@ -83,6 +86,7 @@ export async function createStreamContext(
       kinesis: deps.kinesis,
       client: { region: o.region, credentials: o.credentials, endpoint: o.endpoints.kinesis },
       initialTimestamp,
+      registrationTimeoutMillis: o.timeouts.fanOutRegistrationMillis,
       clock: o.clock,
       logger: log.child({ component: 'fanout' }),
     });
@@ -107,8 +111,12 @@ export async function createStreamContext(
     shardEndHandler: new ShardEndHandler(deps.kinesis, deps.store, stream, log, leaseKeyPrefix),
     cleaner: new LeaseCleaner(deps.kinesis, deps.store, stream, log, leaseKeyPrefix),
     fanOut,
+    shardStates: new ShardStateCache(() => deps.kinesis.listShards(stream), SHARD_STATE_TTL_MILLIS, o.clock),
   };
 }
+
+/** How long a listing answers "is this shard closed?" for polled shards; short, since it is only asked at an end. */
+const SHARD_STATE_TTL_MILLIS = 1000;
 
 /**
  * The lease table as this application sees it. Single-stream: only single-stream leases. Multi-stream: only

@@ -1,0 +1,70 @@
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../util/logger.js';
+
+/** `timeouts` with every default filled in (milliseconds). */
+export interface ResolvedTimeouts {
+  leaseCallMillis: number;
+  leaseScanMillis: number;
+  tableAdminMillis: number;
+  kinesisReadMillis: number;
+  kinesisListMillis: number;
+  fanOutRegistrationMillis: number;
+}
+
+const TIMEOUT_KEYS = [
+  'leaseCallMillis', 'leaseScanMillis', 'tableAdminMillis', 'kinesisReadMillis', 'kinesisListMillis', 'fanOutRegistrationMillis',
+] as const;
+/** Below this a call cannot even cross a loaded local network. */
+const MIN_MILLIS = 50;
+const MAX_MILLIS = 600_000;
+
+function millis(value: unknown, key: string, fallback: number, max = MAX_MILLIS): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_MILLIS || value > max) {
+    throw new ConfigError(key, `expected an integer between ${MIN_MILLIS} and ${max} (milliseconds), got ${typeof value === 'number' ? value : typeof value}`);
+  }
+  return value;
+}
+
+/** `timeouts` option → deadlines; the lease-call deadline is checked against (and defaults from) the lease timing. */
+export function resolveTimeouts(value: unknown, leases: { failoverTimeMillis: number; renewIntervalMillis: number }): ResolvedTimeouts {
+  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw new ConfigError('timeouts', 'expected an object');
+  }
+  const t = (value ?? {}) as Record<string, unknown>;
+  for (const k of Object.keys(t)) {
+    if (!(TIMEOUT_KEYS as readonly string[]).includes(k)) throw new ConfigError(`timeouts.${k}`, `unknown option (known: ${TIMEOUT_KEYS.join(', ')})`);
+  }
+  const renew = leases.renewIntervalMillis;
+  // Well under the renewal interval with the default timing; never below what a loaded DynamoDB needs for a small
+  // failover time (then the renewal interval itself bounds it).
+  const leaseDefault = Math.max(Math.floor(leases.failoverTimeMillis / 5), Math.min(renew, 1000));
+  return {
+    leaseCallMillis: millis(t.leaseCallMillis, 'timeouts.leaseCallMillis', leaseDefault, Math.max(MIN_MILLIS, renew)),
+    leaseScanMillis: millis(t.leaseScanMillis, 'timeouts.leaseScanMillis', 30_000),
+    tableAdminMillis: millis(t.tableAdminMillis, 'timeouts.tableAdminMillis', 60_000),
+    kinesisReadMillis: millis(t.kinesisReadMillis, 'timeouts.kinesisReadMillis', 10_000),
+    kinesisListMillis: millis(t.kinesisListMillis, 'timeouts.kinesisListMillis', 10_000),
+    fanOutRegistrationMillis: millis(t.fanOutRegistrationMillis, 'timeouts.fanOutRegistrationMillis', 30_000),
+  };
+}
+
+/** The Scheduler's `KinesisApi` deadlines: reads and listings on their own bounds. */
+export function kinesisDeadlines(o: { timeouts: ResolvedTimeouts; logger: Logger }): {
+  readTimeoutMillis: number;
+  listTimeoutMillis: number;
+  requestTimeoutMillis: number;
+  logger: Logger;
+} {
+  const t = o.timeouts;
+  return { readTimeoutMillis: t.kinesisReadMillis, listTimeoutMillis: t.kinesisListMillis, requestTimeoutMillis: t.kinesisListMillis, logger: o.logger };
+}
+
+/** The Scheduler's `DynamoDbApi` deadlines: lease items, scans and table administration. */
+export function dynamoDbDeadlines(o: { timeouts: ResolvedTimeouts; logger: Logger }): {
+  timeouts: { itemMillis: number; scanMillis: number; adminMillis: number };
+  logger: Logger;
+} {
+  const t = o.timeouts;
+  return { timeouts: { itemMillis: t.leaseCallMillis, scanMillis: t.leaseScanMillis, adminMillis: t.tableAdminMillis }, logger: o.logger };
+}
