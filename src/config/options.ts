@@ -41,6 +41,12 @@ export interface PollingRetrievalOptions {
    * @defaultValue false
    */
   filterOffRangeSubRecords?: boolean;
+  /**
+   * At most this many GetRecords calls per second on one shard, however far behind it is (the service allows 5 per
+   * shard, shared by every application reading the stream). ProvisionedThroughputExceeded still backs off on top.
+   * @defaultValue 5
+   */
+  maxGetRecordsCallsPerSecond?: number;
 }
 
 /** Enhanced fan-out (SubscribeToShard). */

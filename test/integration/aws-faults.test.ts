@@ -88,7 +88,7 @@ describe('AWS faults (kinesalite + dynalite behind the fault proxy)', () => {
     const api = new DynamoDbApi(client, { timeouts: { itemMillis: 400, scanMillis: 600, adminMillis: 800 }, logger: recordingLogger(lines) });
     const table = uniqueName('deadline');
     const store = new DynamoDbLeaseStore(api, table);
-    await store.createTableIfNotExists({ billingMode: 'PAY_PER_REQUEST', activeTimeoutMillis: 10_000 });
+    await store.createTableIfNotExists({ billingMode: 'PAY_PER_REQUEST', readCapacity: 1, writeCapacity: 1, activeTimeoutMillis: 10_000 });
     try {
       proxy.blackHole();
       const [get, update, scan, describeTable] = await Promise.all([
