@@ -62,9 +62,10 @@ function assertTimeout(outcome: { error: unknown; millis: number }, operation: R
   assert.equal(error.retriable, true);
   assert.equal(error.timeoutMillis, bound);
   assert.match(error.operation, operation);
-  // Never before the deadline; well within it plus scheduling slack on a loaded machine.
-  // (Timers fire off the event loop's cached clock, so a few ms early against performance.now().)
-  assert.ok(millis >= bound - 25 && millis < bound + 2000, `${error.operation} ended after ${Math.round(millis)} ms (deadline ${bound})`);
+  // Not long before the deadline, and well within it plus scheduling slack on a loaded machine. (Timers count from
+  // the event loop's cached clock, which lags after synchronous work, so they can fire tens of ms early against
+  // performance.now().)
+  assert.ok(millis >= bound * 0.75 && millis < bound + 2000, `${error.operation} ended after ${Math.round(millis)} ms (deadline ${bound})`);
 }
 
 describe('AWS faults (kinesalite + dynalite behind the fault proxy)', () => {
@@ -186,7 +187,8 @@ describe('AWS faults (kinesalite + dynalite behind the fault proxy)', () => {
       assert.ok(hung.every((p) => !log.uniqueKeys().has(p.key)), 'the hung shard delivered nothing yet');
       await waitFor(() => hung.every((p) => log.uniqueKeys().has(p.key)), 10_000, 'the hung shard to resume after its deadline');
       const resumedAfter = performance.now() - heldAt;
-      assert.ok(resumedAfter >= 1400, `resumed after ${Math.round(resumedAfter)} ms, not before the 1500 ms deadline`);
+      // heldAt is when the poll above saw the call held (up to a poll interval late), so allow that much.
+      assert.ok(resumedAfter >= 1000, `resumed after ${Math.round(resumedAfter)} ms, not before the 1500 ms deadline`);
       assert.equal(proxy.abandoned, 1, 'the hung call was aborted (its connection closed)');
       assert.equal(log.deliveries.length, log.uniqueKeys().size, 'no duplicates');
       assert.deepEqual(log.orderViolations(), []);
