@@ -102,7 +102,7 @@ describe('AWS faults (kinesalite + dynalite behind the fault proxy)', () => {
       assertTimeout(update, /^DynamoDB\.UpdateItem\(/, 400);
       assertTimeout(scan, /^DynamoDB\.Scan\(/, 600);
       assertTimeout(describeTable, /^DynamoDB\.DescribeTable\(/, 800);
-      await waitFor(() => proxy.abandoned >= 4, 5000, 'the four aborted requests to close their connections');
+      await waitFor(() => proxy.abandoned >= 4, 15_000, 'the four aborted requests to close their connections');
       const warned = lines.filter((l) => l.level === 'warn' && typeof l.obj.operation === 'string');
       assert.equal(warned.length, 4, 'one warn line per timed-out call');
       // Through the lease store too, and only the one operation hung: a lease read is a lease call.
@@ -140,7 +140,7 @@ describe('AWS faults (kinesalite + dynalite behind the fault proxy)', () => {
       assertTimeout(iter, /^Kinesis\.GetShardIterator\(/, 400);
       assertTimeout(list, /^Kinesis\.ListShards\(/, 600);
       assertTimeout(summary, /^Kinesis\.DescribeStreamSummary\(/, 600);
-      await waitFor(() => proxy.abandoned >= 4, 5000, 'the four aborted requests to close their connections');
+      await waitFor(() => proxy.abandoned >= 4, 15_000, 'the four aborted requests to close their connections');
       assert.equal(lines.filter((l) => l.level === 'warn').length, 4);
       proxy.release();
       assert.equal((await api.getRecords(iterator, 10)).records.length, 0, 'answers again once healed');
@@ -167,7 +167,7 @@ describe('AWS faults (kinesalite + dynalite behind the fault proxy)', () => {
       kinesisClient,
       dynamoDbClient,
       processorFactory: log.factory('w1'),
-      leases: { failoverTimeMillis: 1500 },
+      leases: { failoverTimeMillis: 10_000 }, // lease timing is not the subject: no expiry on a loaded machine
       retrieval: { mode: 'polling', idleTimeBetweenReadsMillis: 100 },
       timeouts: { kinesisReadMillis: 1500 },
     });
@@ -183,9 +183,9 @@ describe('AWS faults (kinesalite + dynalite behind the fault proxy)', () => {
       const other = produced.filter((p) => p.shardId !== hungShard);
       const hung = produced.filter((p) => p.shardId === hungShard);
       assert.ok(other.length > 0 && hung.length > 0, 'records on both shards');
-      await waitFor(() => other.every((p) => log.uniqueKeys().has(p.key)), 5000, 'the other shard to deliver while one is hung');
+      await waitFor(() => other.every((p) => log.uniqueKeys().has(p.key)), 15_000, 'the other shard to deliver while one is hung');
       assert.ok(hung.every((p) => !log.uniqueKeys().has(p.key)), 'the hung shard delivered nothing yet');
-      await waitFor(() => hung.every((p) => log.uniqueKeys().has(p.key)), 10_000, 'the hung shard to resume after its deadline');
+      await waitFor(() => hung.every((p) => log.uniqueKeys().has(p.key)), 20_000, 'the hung shard to resume after its deadline');
       const resumedAfter = performance.now() - heldAt;
       // heldAt is when the poll above saw the call held (up to a poll interval late), so allow that much.
       assert.ok(resumedAfter >= 1000, `resumed after ${Math.round(resumedAfter)} ms, not before the 1500 ms deadline`);
@@ -221,7 +221,7 @@ describe('AWS faults (kinesalite + dynalite behind the fault proxy)', () => {
       kinesisClient,
       dynamoDbClient,
       processorFactory: log.factory('w1'),
-      leases: { failoverTimeMillis: 1500 },
+      leases: { failoverTimeMillis: 10_000 }, // lease timing is not the subject: no expiry on a loaded machine
       retrieval: { mode: 'polling', idleTimeBetweenReadsMillis: 100, maxRecords: 50 },
       logger: recordingLogger(lines),
     });
