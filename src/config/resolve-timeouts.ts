@@ -26,7 +26,7 @@ function millis(value: unknown, key: string, fallback: number, max = MAX_MILLIS)
   return value;
 }
 
-/** `timeouts` option → deadlines; the lease-call deadline is checked against (and defaults from) the lease timing. */
+/** `timeouts` option → deadlines; the lease-call deadline is checked against (and defaults from) the failover time. */
 export function resolveTimeouts(value: unknown, leases: { failoverTimeMillis: number; renewIntervalMillis: number }): ResolvedTimeouts {
   if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
     throw new ConfigError('timeouts', 'expected an object');
@@ -35,12 +35,13 @@ export function resolveTimeouts(value: unknown, leases: { failoverTimeMillis: nu
   for (const k of Object.keys(t)) {
     if (!(TIMEOUT_KEYS as readonly string[]).includes(k)) throw new ConfigError(`timeouts.${k}`, `unknown option (known: ${TIMEOUT_KEYS.join(', ')})`);
   }
-  const renew = leases.renewIntervalMillis;
-  // Well under the renewal interval with the default timing; never below what a loaded DynamoDB needs for a small
-  // failover time (then the renewal interval itself bounds it).
-  const leaseDefault = Math.max(Math.floor(leases.failoverTimeMillis / 5), Math.min(renew, 1000));
+  const failover = leases.failoverTimeMillis;
+  // Well under the renewal interval with the default timing (2000 of 3308 ms). Never below 1 s: a loaded DynamoDB (or
+  // an emulator sharing a busy event loop) answers a lease call in hundreds of ms, and a checkpoint that times out is
+  // a batch processed again. Never above the failover time, after which the lease is another worker's anyway.
+  const leaseDefault = Math.min(failover, Math.max(Math.floor(failover / 5), 1000));
   return {
-    leaseCallMillis: millis(t.leaseCallMillis, 'timeouts.leaseCallMillis', leaseDefault, Math.max(MIN_MILLIS, renew)),
+    leaseCallMillis: millis(t.leaseCallMillis, 'timeouts.leaseCallMillis', leaseDefault, Math.max(MIN_MILLIS, failover)),
     leaseScanMillis: millis(t.leaseScanMillis, 'timeouts.leaseScanMillis', 30_000),
     tableAdminMillis: millis(t.tableAdminMillis, 'timeouts.tableAdminMillis', 60_000),
     kinesisReadMillis: millis(t.kinesisReadMillis, 'timeouts.kinesisReadMillis', 10_000),

@@ -7,9 +7,10 @@
 export interface TimeoutOptions {
   /**
    * DynamoDB lease operations (GetItem, PutItem, UpdateItem, DeleteItem: renewals, takes, releases, checkpoints).
-   * At most the renewal interval (`failoverTimeMillis / 3 − epsilonMillis`), so a hung renewal never runs into the
-   * next one.
-   * @defaultValue failoverTimeMillis / 5, but at least the smaller of the renewal interval and 1000 (2000 with the default failover time)
+   * At most `failoverTimeMillis`. With the default failover time it is well under the renewal interval
+   * (`failoverTimeMillis / 3 − epsilonMillis`), so a hung renewal never runs into the next one; it is never below
+   * 1 s by default, since a checkpoint that times out is a batch processed again.
+   * @defaultValue failoverTimeMillis / 5, at least 1000 and at most failoverTimeMillis (2000 with the default failover time)
    */
   leaseCallMillis?: number;
   /**

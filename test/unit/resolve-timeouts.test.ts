@@ -29,11 +29,10 @@ describe('timeouts option', () => {
     assert.ok(r.timeouts.leaseCallMillis < r.leases.renewIntervalMillis);
   });
 
-  it('the lease-call default follows the failover time and never exceeds the renewal interval', () => {
-    const fast = resolveOptions({ ...base, leases: { failoverTimeMillis: 1500 } });
-    assert.equal(fast.timeouts.leaseCallMillis, fast.leases.renewIntervalMillis);
-    const slow = resolveOptions({ ...base, leases: { failoverTimeMillis: 60_000 } });
-    assert.equal(slow.timeouts.leaseCallMillis, 12_000);
+  it('the lease-call default follows the failover time: at least 1 s, never above the failover time', () => {
+    assert.equal(resolveOptions({ ...base, leases: { failoverTimeMillis: 1500 } }).timeouts.leaseCallMillis, 1000);
+    assert.equal(resolveOptions({ ...base, leases: { failoverTimeMillis: 600 } }).timeouts.leaseCallMillis, 600);
+    assert.equal(resolveOptions({ ...base, leases: { failoverTimeMillis: 60_000 } }).timeouts.leaseCallMillis, 12_000);
   });
 
   it('takes given values and rejects bad ones naming the key', () => {
@@ -41,7 +40,7 @@ describe('timeouts option', () => {
     assert.equal(r.timeouts.leaseCallMillis, 1000);
     assert.equal(r.timeouts.kinesisReadMillis, 500);
     assert.equal(r.timeouts.fanOutRegistrationMillis, 5000);
-    failsOn({ ...base, timeouts: { leaseCallMillis: 5000 } }, 'timeouts.leaseCallMillis'); // above the 3308 ms renewal interval
+    failsOn({ ...base, timeouts: { leaseCallMillis: 10_001 } }, 'timeouts.leaseCallMillis'); // above the failover time
     failsOn({ ...base, timeouts: { kinesisReadMillis: 10 } }, 'timeouts.kinesisReadMillis');
     failsOn({ ...base, timeouts: { leaseScanMillis: 1.5 } }, 'timeouts.leaseScanMillis');
     failsOn({ ...base, timeouts: { nope: 1 } as never }, 'timeouts.nope');
