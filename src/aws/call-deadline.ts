@@ -47,13 +47,25 @@ export async function callWithDeadline<O>(call: DeadlineCall, send: (options: Se
       ? undefined
       : new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
-            timedOut = new AwsCallTimeoutError(operation, timeoutMillis);
-            call.logger?.warn({ operation, timeoutMillis }, 'AWS call got no answer within its deadline: aborted');
-            controller.abort(timedOut);
-            reject(timedOut);
+            // After a stalled event loop, timers run before the I/O that arrived meanwhile: give an answer already in
+            // the socket two loop turns to be read before calling the call hung.
+            setImmediate(() =>
+              setImmediate(() => {
+                if (settled) return;
+                timedOut = new AwsCallTimeoutError(operation, timeoutMillis);
+                call.logger?.warn({ operation, timeoutMillis }, 'AWS call got no answer within its deadline: aborted');
+                controller.abort(timedOut);
+                reject(timedOut);
+              }),
+            );
           }, timeoutMillis);
         });
+  let settled = false;
   const pending = send({ abortSignal: controller.signal });
+  pending.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   try {
     return await (deadline === undefined ? pending : Promise.race([pending, deadline]));
   } catch (error) {
