@@ -31,7 +31,7 @@ describe('enhanced fan-out watchdog (kinesis-local + dynalite)', () => {
       error: () => undefined,
       child: () => logger,
     };
-    const subscriptions = new CuttableHandler(http1Handler());
+    const subscriptions = new CuttableHandler(http1Handler(), { stallable: true });
     const kinesisClient = createKinesisClient({ region: TEST_REGION, endpoint: kinesis.endpoint, credentials: TEST_CREDENTIALS });
     const dynamoDbClient = createDynamoDbClient({ region: TEST_REGION, endpoint: dynamo.endpoint, credentials: TEST_CREDENTIALS });
     const worker = new Scheduler({

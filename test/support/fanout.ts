@@ -40,7 +40,11 @@ export class CuttableHandler {
   private readonly open = new Set<Destroyable>();
   private readonly valves = new Map<Readable, PassThrough>();
 
-  constructor(private readonly inner: KinesisRequestHandler) {
+  /** `stallable`: pass subscription bodies through a valve so that `stallSubscriptions()` works (hides `body.session`). */
+  constructor(
+    private readonly inner: KinesisRequestHandler,
+    private readonly options: { stallable?: boolean } = {},
+  ) {
     this.metadata = (inner as { metadata?: unknown }).metadata;
   }
 
@@ -54,7 +58,7 @@ export class CuttableHandler {
     if (options.isEventStream === true) {
       this.opened++;
       const raw = result.response.body;
-      if (raw instanceof Readable) {
+      if (this.options.stallable === true && raw instanceof Readable) {
         // Passed through a valve so that `stallSubscriptions()` can silence the stream while it stays open.
         const valve = new PassThrough();
         raw.pipe(valve);
