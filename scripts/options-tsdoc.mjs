@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 
-export const SOURCES = ['src/config/options.ts', 'src/config/observability-options.ts'];
+export const SOURCES = ['src/config/options.ts', 'src/config/observability-options.ts', 'src/config/timeout-options.ts'];
 
 /** Comment text of a JSDoc node (`comment` is a string or a list of text/link parts). */
 function commentText(comment) {

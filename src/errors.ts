@@ -111,3 +111,18 @@ export class TimeoutError extends KclError {
     super('KCL_TIMEOUT', message, options);
   }
 }
+
+/**
+ * An AWS call got no answer within its deadline (see the `timeouts` options) and was aborted, which also frees its
+ * connection. Retriable: the same call may well answer next time. `operation` names the call, e.g.
+ * `DynamoDB.UpdateItem(table)` or `Kinesis.GetRecords(stream/shardId-000000000001)`.
+ */
+export class AwsCallTimeoutError extends TimeoutError {
+  constructor(
+    readonly operation: string,
+    readonly timeoutMillis: number,
+    options: { cause?: unknown } = {},
+  ) {
+    super(`${operation} got no answer within ${timeoutMillis} ms: aborted`, { retriable: true, ...options });
+  }
+}

@@ -2,6 +2,7 @@
 export { Scheduler } from './coordinator/scheduler.js';
 export type { SchedulerEvents } from './coordinator/scheduler-events.js';
 export type { MetricsOptions, HttpOptions } from './config/observability-options.js';
+export type { TimeoutOptions } from './config/timeout-options.js';
 export type { MetricsSink, MetricDatum, MetricDimensions, MetricKind, MetricLevel, MetricsLevel, MetricUnit } from './metrics/metrics-sink.js';
 export { Metrics, MetricScope } from './metrics/metrics.js';
 export { NoopMetrics } from './metrics/noop-metrics.js';
@@ -52,6 +53,7 @@ export {
   ResourceInUseError,
   ConditionalCheckFailedError,
   NetworkError,
+  AwsCallTimeoutError,
   DependencyError,
   ShutdownError,
   InvalidStateError,

@@ -31,12 +31,30 @@ export type KinesisRequestHandler = NonNullable<KinesisClientConfig['requestHand
  * also what the DynamoDB client uses anyway. Against AWS without an endpoint, Kinesis keeps HTTP/2
  * (SubscribeToShard needs it).
  */
-export function http1Handler(maxSockets = 256): NodeHttpHandler {
+export function http1Handler(maxSockets = 256, timeouts: HandlerTimeouts = {}): NodeHttpHandler {
   return new NodeHttpHandler({
     httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
     httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+    // Backstops under the library's per-call deadlines (an abort signal per call, see call-deadline.ts): a
+    // connection that cannot be opened, or a socket silent this long, fails the request instead of hanging it.
+    connectionTimeout: timeouts.connectionTimeoutMillis ?? 5_000,
+    socketTimeout: timeouts.socketTimeoutMillis ?? 60_000,
+    ...(timeouts.requestTimeoutMillis !== undefined ? { requestTimeout: timeouts.requestTimeoutMillis, throwOnRequestTimeout: true } : {}),
   });
 }
+
+/** The request handler's own timeouts (backstops; the per-call deadlines are the library's `timeouts` options). */
+export interface HandlerTimeouts {
+  /** Opening a connection. @defaultValue 5000 */
+  connectionTimeoutMillis?: number;
+  /** A socket with no activity. @defaultValue 60000 */
+  socketTimeoutMillis?: number;
+  /** A whole request (never for subscriptions, which stream for minutes). @defaultValue none */
+  requestTimeoutMillis?: number;
+}
+
+/** Java KCL's DynamoDB call timeout: the outermost bound of any one DynamoDB request. */
+const DYNAMODB_REQUEST_TIMEOUT_MILLIS = 60_000;
 
 function common(settings: ClientSettings): Record<string, unknown> {
   return {
@@ -74,7 +92,10 @@ export function deriveKinesisClient(base: KinesisClient, requestHandler: Kinesis
 }
 
 export function createDynamoDbClient(settings: ClientSettings): DynamoDBClient {
-  return new DynamoDBClient({ ...common(settings), requestHandler: http1Handler(settings.maxSockets) });
+  return new DynamoDBClient({
+    ...common(settings),
+    requestHandler: http1Handler(settings.maxSockets, { requestTimeoutMillis: DYNAMODB_REQUEST_TIMEOUT_MILLIS }),
+  });
 }
 
 export type { KinesisClient, DynamoDBClient };

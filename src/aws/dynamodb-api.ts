@@ -14,7 +14,8 @@ import {
 import { ResourceNotFoundError, TimeoutError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { createDynamoDbClient, type ClientSettings } from './clients.js';
-import { mapAwsError } from './map-error.js';
+import type { Logger } from '../util/logger.js';
+import { callWithDeadline, type SendOptions } from './call-deadline.js';
 
 export type { AttributeValue };
 /** One DynamoDB item (or key) in the SDK's attribute-value form: `{ leaseKey: { S: '...' } }`. */
@@ -83,6 +84,26 @@ export interface ScanPage {
   lastEvaluatedKey?: AttributeMap | undefined;
 }
 
+/** Deadlines per kind of DynamoDB call; unset = none of ours (the client's own settings apply). */
+export interface DynamoDbTimeouts {
+  /** GetItem, PutItem, UpdateItem, DeleteItem: the lease operations (renewals, takes, checkpoints). */
+  itemMillis?: number | undefined;
+  /** Each Scan page. */
+  scanMillis?: number | undefined;
+  /** CreateTable, DescribeTable, DeleteTable. */
+  adminMillis?: number | undefined;
+}
+
+export interface DynamoDbApiOptions {
+  /** Destroy the client on {@link DynamoDbApi.close} (it was built for this wrapper). */
+  ownsClient?: boolean;
+  timeouts?: DynamoDbTimeouts;
+  /** Where timeouts are reported. */
+  logger?: Logger;
+}
+
+type CallKind = keyof DynamoDbTimeouts;
+
 /** Requests sent, by DynamoDB operation name (`GetItem`, `Scan`, ...); failed requests count too. */
 export type RequestCounts = Record<string, number>;
 
@@ -95,15 +116,19 @@ export class DynamoDbApi {
   readonly client: DynamoDBClient;
   readonly requestCounts: RequestCounts = {};
   private readonly ownsClient: boolean;
+  private readonly timeouts: DynamoDbTimeouts;
+  private readonly logger: Logger | undefined;
 
-  constructor(client: DynamoDBClient, options: { ownsClient?: boolean } = {}) {
+  constructor(client: DynamoDBClient, options: DynamoDbApiOptions = {}) {
     this.client = client;
     this.ownsClient = options.ownsClient ?? false;
+    this.timeouts = options.timeouts ?? {};
+    this.logger = options.logger;
   }
 
   /** Builds its own client (closed by {@link DynamoDbApi.close}). */
-  static create(settings: ClientSettings): DynamoDbApi {
-    return new DynamoDbApi(createDynamoDbClient(settings), { ownsClient: true });
+  static create(settings: ClientSettings, options: Omit<DynamoDbApiOptions, 'ownsClient'> = {}): DynamoDbApi {
+    return new DynamoDbApi(createDynamoDbClient(settings), { ...options, ownsClient: true });
   }
 
   /** Releases the client's sockets if this wrapper created it. */
@@ -111,13 +136,10 @@ export class DynamoDbApi {
     if (this.ownsClient) this.client.destroy();
   }
 
-  private async send<T>(operation: string, target: string, call: () => Promise<T>): Promise<T> {
+  /** One call under its kind's deadline (a per-call abort signal, so it holds for injected clients too). */
+  private send<T>(operation: string, target: string, kind: CallKind, call: (options: SendOptions) => Promise<T>): Promise<T> {
     this.requestCounts[operation] = (this.requestCounts[operation] ?? 0) + 1;
-    try {
-      return await call();
-    } catch (error) {
-      throw mapAwsError(error, `DynamoDB.${operation}(${target})`);
-    }
+    return callWithDeadline({ operation: `DynamoDB.${operation}(${target})`, timeoutMillis: this.timeouts[kind], logger: this.logger }, call);
   }
 
   async createTable(params: CreateTableParams): Promise<void> {
@@ -135,14 +157,14 @@ export class DynamoDbApi {
           }
         : {}),
     };
-    await this.send('CreateTable', params.tableName, () => this.client.send(new CreateTableCommand(input)));
+    await this.send('CreateTable', params.tableName, 'adminMillis', (o) => this.client.send(new CreateTableCommand(input), o));
   }
 
   /** The table's status and key schema, or undefined when it does not exist. */
   async describeTable(tableName: string): Promise<TableInfo | undefined> {
     try {
-      const out = await this.send('DescribeTable', tableName, () =>
-        this.client.send(new DescribeTableCommand({ TableName: tableName })),
+      const out = await this.send('DescribeTable', tableName, 'adminMillis', (o) =>
+        this.client.send(new DescribeTableCommand({ TableName: tableName }), o),
       );
       const table = out.Table;
       if (table === undefined) return undefined;
@@ -187,31 +209,32 @@ export class DynamoDbApi {
   }
 
   async deleteTable(tableName: string): Promise<void> {
-    await this.send('DeleteTable', tableName, () => this.client.send(new DeleteTableCommand({ TableName: tableName })));
+    await this.send('DeleteTable', tableName, 'adminMillis', (o) => this.client.send(new DeleteTableCommand({ TableName: tableName }), o));
   }
 
   async putItem(params: PutItemParams): Promise<void> {
-    await this.send('PutItem', params.tableName, () =>
+    await this.send('PutItem', params.tableName, 'itemMillis', (o) =>
       this.client.send(
         new PutItemCommand({
           TableName: params.tableName,
           Item: params.item,
           ...expressionInput(params),
         }),
+        o,
       ),
     );
   }
 
   async getItem(tableName: string, key: AttributeMap, options: { consistentRead?: boolean } = {}): Promise<AttributeMap | undefined> {
-    const out = await this.send('GetItem', tableName, () =>
-      this.client.send(new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: options.consistentRead ?? false })),
+    const out = await this.send('GetItem', tableName, 'itemMillis', (o) =>
+      this.client.send(new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: options.consistentRead ?? false }), o),
     );
     return out.Item;
   }
 
   /** UpdateItem with `ReturnValues: 'ALL_NEW'`: resolves the item as stored after the update. */
   async updateItem(params: UpdateItemParams): Promise<AttributeMap> {
-    const out = await this.send('UpdateItem', params.tableName, () =>
+    const out = await this.send('UpdateItem', params.tableName, 'itemMillis', (o) =>
       this.client.send(
         new UpdateItemCommand({
           TableName: params.tableName,
@@ -220,19 +243,20 @@ export class DynamoDbApi {
           ReturnValues: 'ALL_NEW',
           ...expressionInput(params),
         }),
+        o,
       ),
     );
     return out.Attributes ?? {};
   }
 
   async deleteItem(params: DeleteItemParams): Promise<void> {
-    await this.send('DeleteItem', params.tableName, () =>
-      this.client.send(new DeleteItemCommand({ TableName: params.tableName, Key: params.key, ...expressionInput(params) })),
+    await this.send('DeleteItem', params.tableName, 'itemMillis', (o) =>
+      this.client.send(new DeleteItemCommand({ TableName: params.tableName, Key: params.key, ...expressionInput(params) }), o),
     );
   }
 
   async scanPage(params: ScanPageParams): Promise<ScanPage> {
-    const out = await this.send('Scan', params.tableName, () =>
+    const out = await this.send('Scan', params.tableName, 'scanMillis', (o) =>
       this.client.send(
         new ScanCommand({
           TableName: params.tableName,
@@ -240,6 +264,7 @@ export class DynamoDbApi {
           ...(params.exclusiveStartKey ? { ExclusiveStartKey: params.exclusiveStartKey } : {}),
           ...(params.limit !== undefined ? { Limit: params.limit } : {}),
         }),
+        o,
       ),
     );
     return { items: out.Items ?? [], lastEvaluatedKey: out.LastEvaluatedKey };

@@ -114,7 +114,7 @@ export class FanOutApi {
     private readonly client: KinesisClient,
     options: FanOutApiOptions = {},
   ) {
-    this.caller = new KinesisCaller(options.requestTimeoutMillis);
+    this.caller = new KinesisCaller(options.requestTimeoutMillis, options.logger);
     this.subscribeClient = options.subscribeClient ?? client;
   }
 

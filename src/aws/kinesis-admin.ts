@@ -66,7 +66,7 @@ export class KinesisAdmin {
     private readonly client: KinesisClient,
     options: KinesisAdminOptions = {},
   ) {
-    this.caller = new KinesisCaller(options.requestTimeoutMillis);
+    this.caller = new KinesisCaller(options.requestTimeoutMillis, options.logger);
     this.api = new KinesisApi(client, options);
     this.clock = options.clock ?? systemClock;
   }

@@ -13,16 +13,23 @@ import {
   type _Record as SdkRecord,
 } from '@aws-sdk/client-kinesis';
 import { DependencyError, IllegalArgumentError, KclError } from '../errors.js';
-import { mapAwsError } from './map-error.js';
+import type { Logger } from '../util/logger.js';
 import type { ChildShard, Shard } from '../shards/shard.js';
+import { callWithDeadline, type SendOptions } from './call-deadline.js';
 import type { GetRecordsResult, IteratorPosition, KinesisRecord, ShardFilter, StreamRef, StreamSummary } from './kinesis-types.js';
 
 export interface KinesisApiOptions {
   /**
-   * Abort a call that has not answered after this long; it then fails with a retriable `NetworkError`.
-   * Unset: the SDK client's own settings apply.
+   * Abort a call that has not answered after this long; it then fails with a retriable `AwsCallTimeoutError`
+   * (code `KCL_TIMEOUT`). The fallback for the per-kind deadlines below. Unset: the SDK client's own settings apply.
    */
-  requestTimeoutMillis?: number;
+  requestTimeoutMillis?: number | undefined;
+  /** Deadline of GetRecords and GetShardIterator. @defaultValue `requestTimeoutMillis` */
+  readTimeoutMillis?: number | undefined;
+  /** Deadline of each ListShards page and DescribeStreamSummary. @defaultValue `requestTimeoutMillis` */
+  listTimeoutMillis?: number | undefined;
+  /** Where timeouts are reported. */
+  logger?: Logger | undefined;
 }
 
 /** Per-call options. */
@@ -31,53 +38,26 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** Options the SDK's `client.send(command, options)` takes that we use. */
-export interface SendOptions {
-  abortSignal?: AbortSignal;
-}
+export type { SendOptions };
 
 /**
- * Runs SDK calls with an optional per-request timeout and caller signal, and turns every failure into a
- * `KclError` via `mapAwsError(e, operation)`. Shared by {@link KinesisApi} and `KinesisAdmin`.
+ * Runs SDK calls with an optional per-request deadline and caller signal (see `callWithDeadline`), and turns every
+ * failure into a `KclError`. Shared by {@link KinesisApi}, `KinesisAdmin` and `FanOutApi`.
  */
 export class KinesisCaller {
-  constructor(private readonly requestTimeoutMillis?: number) {}
+  constructor(
+    private readonly requestTimeoutMillis?: number,
+    private readonly logger?: Logger,
+  ) {}
 
-  async call<O>(operation: string, signal: AbortSignal | undefined, send: (options: SendOptions) => Promise<O>): Promise<O> {
-    const timeout = this.requestTimeoutMillis;
-    if (timeout === undefined && signal === undefined) {
-      try {
-        return await send({});
-      } catch (error) {
-        throw mapAwsError(error, operation);
-      }
-    }
-    // One controller per call, linked to the caller's signal and a clearable timer (cheaper than
-    // AbortSignal.timeout, whose timers outlive fast calls).
-    const controller = new AbortController();
-    let timedOut = false;
-    const onAbort = (): void => controller.abort(signal?.reason);
-    if (signal?.aborted) controller.abort(signal.reason);
-    else signal?.addEventListener('abort', onAbort, { once: true });
-    const timer =
-      timeout === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            controller.abort();
-          }, timeout);
-    try {
-      return await send({ abortSignal: controller.signal });
-    } catch (error) {
-      if (timedOut) {
-        const timeoutError = Object.assign(new Error(`no answer within ${timeout} ms`, { cause: error }), { name: 'TimeoutError' });
-        throw mapAwsError(timeoutError, operation);
-      }
-      throw mapAwsError(error, operation);
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
+  /** `timeoutMillis` overrides the caller's default deadline for this call. */
+  call<O>(
+    operation: string,
+    signal: AbortSignal | undefined,
+    send: (options: SendOptions) => Promise<O>,
+    timeoutMillis: number | undefined = this.requestTimeoutMillis,
+  ): Promise<O> {
+    return callWithDeadline({ operation, timeoutMillis, signal, logger: this.logger }, send);
   }
 }
 
@@ -152,19 +132,23 @@ function toSdkShardFilter(filter: ShardFilter): SdkShardFilter {
  */
 export class KinesisApi {
   private readonly caller: KinesisCaller;
+  private readonly readTimeout: number | undefined;
+  private readonly listTimeout: number | undefined;
 
   constructor(
     private readonly client: KinesisClient,
     options: KinesisApiOptions = {},
   ) {
-    this.caller = new KinesisCaller(options.requestTimeoutMillis);
+    this.caller = new KinesisCaller(options.requestTimeoutMillis, options.logger);
+    this.readTimeout = options.readTimeoutMillis ?? options.requestTimeoutMillis;
+    this.listTimeout = options.listTimeoutMillis ?? options.requestTimeoutMillis;
   }
 
   async describeStreamSummary(stream: StreamRef, options: CallOptions = {}): Promise<StreamSummary> {
     const params = streamParams(stream);
     const out = await this.caller.call(`Kinesis.DescribeStreamSummary(${streamLabel(stream)})`, options.signal, (o) =>
       this.client.send(new DescribeStreamSummaryCommand(params), o),
-    );
+    this.listTimeout);
     const d = out.StreamDescriptionSummary;
     const summary: StreamSummary = {
       streamName: d?.StreamName ?? stream.streamName ?? '',
@@ -200,7 +184,7 @@ export class KinesisApi {
       try {
         for (;;) {
           const page = input;
-          const out = await this.caller.call(operation, options.signal, (o) => this.client.send(new ListShardsCommand(page), o));
+          const out = await this.caller.call(operation, options.signal, (o) => this.client.send(new ListShardsCommand(page), o), this.listTimeout);
           for (const s of out.Shards ?? []) {
             // Defensive: an emulator that ignores paging must not yield duplicates.
             if (s.ShardId === undefined || seen.has(s.ShardId)) continue;
@@ -235,7 +219,7 @@ export class KinesisApi {
       input.Timestamp = position.timestamp;
     }
     const operation = `Kinesis.GetShardIterator(${streamLabel(stream)}/${shardId}, ${position.type})`;
-    const out = await this.caller.call(operation, options.signal, (o) => this.client.send(new GetShardIteratorCommand(input), o));
+    const out = await this.caller.call(operation, options.signal, (o) => this.client.send(new GetShardIteratorCommand(input), o), this.readTimeout);
     if (!out.ShardIterator) {
       throw new DependencyError(`Kinesis.GetShardIterator(${streamLabel(stream)}/${shardId}) returned no iterator`, {
         retriable: true,
@@ -247,7 +231,8 @@ export class KinesisApi {
   /**
    * One GetRecords call. `data` is the SDK's `Uint8Array` as decoded (no copy). `stream` is only used for
    * `StreamARN` (sent only when an ARN is given: kinesalite knows no ARNs) and error messages; `shardId` only
-   * for error messages. No `nextShardIterator` ⇒ the shard is closed and fully read.
+   * for error messages. No `nextShardIterator` ⇒ the shard is closed and fully read, if the service says so (child
+   * shards here, or an ending sequence number in ListShards); else the answer is invalid (see `PollingFetcher`).
    */
   async getRecords(
     shardIterator: string,
@@ -260,7 +245,7 @@ export class KinesisApi {
     const where = [stream && streamLabel(stream), options.shardId].filter(Boolean).join('/');
     const out = await this.caller.call(where ? `Kinesis.GetRecords(${where})` : 'Kinesis.GetRecords', options.signal, (o) =>
       this.client.send(new GetRecordsCommand(input), o),
-    );
+    this.readTimeout);
     const result: GetRecordsResult = { records: (out.Records ?? []).map(toRecord) };
     if (out.NextShardIterator) result.nextShardIterator = out.NextShardIterator;
     if (out.MillisBehindLatest !== undefined && out.MillisBehindLatest !== null) result.millisBehindLatest = out.MillisBehindLatest;

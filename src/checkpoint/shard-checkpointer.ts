@@ -74,6 +74,7 @@ export class ShardCheckpointer implements RecordProcessorCheckpointer {
   checkpoint(arg?: KinesisClientRecord | string, subSequenceNumber?: number): Promise<void> {
     return this.serialized(async () => {
       const target = this.parseTarget(arg, subSequenceNumber);
+      if (arg === undefined && this.nothingDelivered(target)) return;
       const value = this.validate(target);
       if (value.equals(this.last)) return;
       await this.write({ checkpoint: value.toJSON(), pendingCheckpoint: null, pendingCheckpointState: null });
@@ -91,6 +92,9 @@ export class ShardCheckpointer implements RecordProcessorCheckpointer {
   ): Promise<PreparedCheckpointer> {
     return this.serialized(async () => {
       const target = this.parsePrepareTarget(a, b, c);
+      if ((a === undefined || a instanceof Uint8Array) && this.nothingDelivered(target.esn)) {
+        return { pendingCheckpoint: target.esn.toJSON(), checkpoint: async () => undefined };
+      }
       const value = this.validate(target.esn);
       if (value.equals(this.last) && target.state === undefined) {
         // Preparing the current checkpoint does nothing (Java's DoesNothingPreparedCheckpointer).
@@ -106,6 +110,14 @@ export class ShardCheckpointer implements RecordProcessorCheckpointer {
         checkpoint: () => this.checkpoint(value.sequenceNumber, value.subSequenceNumber),
       };
     });
+  }
+
+  /**
+   * No record delivered yet and the lease still at TRIM_HORIZON / LATEST / AT_TIMESTAMP: a checkpoint "at the last
+   * record delivered" has nothing to write, and does nothing (Java KCL), instead of refusing the sentinel.
+   */
+  private nothingDelivered(target: ESN): boolean {
+    return target.isSentinel && !target.isShardEnd && target.equals(this.last);
   }
 
   private parseTarget(arg: KinesisClientRecord | string | undefined, sub: number | undefined): ESN {

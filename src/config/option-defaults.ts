@@ -1,6 +1,7 @@
 import { systemClock } from '../util/clock.js';
 import { silentLogger } from '../util/logger.js';
 import type { HttpOptions, MetricsOptions } from './observability-options.js';
+import type { TimeoutOptions } from './timeout-options.js';
 import type {
   EndpointOptions,
   FanOutRetrievalOptions,
@@ -50,6 +51,7 @@ export const SCHEDULER_DEFAULTS = {
   metrics: { backend: 'none' },
   http: undefined,
   clock: systemClock,
+  timeouts: {},
 } as const satisfies Defaults<SchedulerOptions>;
 
 export const POLLING_DEFAULTS = {
@@ -59,6 +61,7 @@ export const POLLING_DEFAULTS = {
   maxPrefetchBatches: 3,
   maxPrefetchBytes: 8 * 1024 * 1024,
   filterOffRangeSubRecords: false,
+  maxGetRecordsCallsPerSecond: 5,
 } as const satisfies Defaults<PollingRetrievalOptions>;
 
 export const FANOUT_DEFAULTS = {
@@ -91,6 +94,15 @@ export const LEASE_DEFAULTS = {
   cleanupIntervalMillis: 60_000,
   tableActiveTimeoutMillis: 120_000,
 } as const satisfies Defaults<LeaseOptions>;
+
+export const TIMEOUT_DEFAULTS = {
+  leaseCallMillis: undefined,
+  leaseScanMillis: 30_000,
+  tableAdminMillis: 60_000,
+  kinesisReadMillis: 10_000,
+  kinesisListMillis: 10_000,
+  fanOutRegistrationMillis: 30_000,
+} as const satisfies Defaults<TimeoutOptions>;
 
 export const ENDPOINT_DEFAULTS = {
   kinesis: undefined,

@@ -4,6 +4,7 @@ import type { ShardRecordProcessorFactory } from '../processor/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { HttpOptions, MetricsOptions } from './observability-options.js';
+import type { TimeoutOptions } from './timeout-options.js';
 
 /** Where a shard with no checkpoint starts. */
 export type InitialPosition = 'LATEST' | 'TRIM_HORIZON' | { timestamp: Date };
@@ -40,6 +41,12 @@ export interface PollingRetrievalOptions {
    * @defaultValue false
    */
   filterOffRangeSubRecords?: boolean;
+  /**
+   * At most this many GetRecords calls per second on one shard, however far behind it is (the service allows 5 per
+   * shard, shared by every application reading the stream). ProvisionedThroughputExceeded still backs off on top.
+   * @defaultValue 5
+   */
+  maxGetRecordsCallsPerSecond?: number;
 }
 
 /** Enhanced fan-out (SubscribeToShard). */
@@ -368,4 +375,9 @@ export interface SchedulerOptions {
    * @defaultValue the system clock
    */
   clock?: Clock;
+  /**
+   * Deadlines of every AWS call (see {@link TimeoutOptions}); they hold for injected clients too.
+   * @defaultValue {}
+   */
+  timeouts?: TimeoutOptions;
 }

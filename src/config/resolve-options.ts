@@ -16,6 +16,7 @@ import {
 } from './option-defaults.js';
 import { resolveHttp, resolveMetrics, type ResolvedHttp, type ResolvedMetrics } from './resolve-observability.js';
 import { bool, describe, int, objectAt, oneOf, str, type Bag } from './validators.js';
+import { resolveTimeouts, type ResolvedTimeouts } from './resolve-timeouts.js';
 import type {
   EndpointOptions,
   InitialPosition,
@@ -31,6 +32,7 @@ export interface ResolvedPolling {
   maxPrefetchBatches: number;
   maxPrefetchBytes: number;
   filterOffRangeSubRecords: boolean;
+  maxGetRecordsCallsPerSecond: number;
 }
 export interface ResolvedFanOut {
   mode: 'fanout';
@@ -106,6 +108,8 @@ export interface ResolvedOptions {
   metrics: ResolvedMetrics;
   /** `undefined`: no HTTP endpoint. */
   http: ResolvedHttp | undefined;
+  /** Deadlines of the AWS calls. */
+  timeouts: ResolvedTimeouts;
 }
 
 // The allowed keys of each options object: those of its defaults (option-defaults.ts), never a second list.
@@ -290,6 +294,7 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
     clock: clock as Clock,
     metrics: resolveMetrics(o.metrics, applicationName),
     http: resolveHttp(o.http, leases.renewIntervalMillis),
+    timeouts: resolveTimeouts(o.timeouts, leases),
   };
   return Object.freeze(resolved);
 }
@@ -320,7 +325,17 @@ function resolveRetrieval(value: unknown, applicationName: string): ResolvedPoll
     maxPrefetchBatches: int(r.maxPrefetchBatches, 'retrieval.maxPrefetchBatches', POLLING_DEFAULTS.maxPrefetchBatches, 1, 1000),
     maxPrefetchBytes: int(r.maxPrefetchBytes, 'retrieval.maxPrefetchBytes', POLLING_DEFAULTS.maxPrefetchBytes, 1024),
     filterOffRangeSubRecords: bool(r.filterOffRangeSubRecords, 'retrieval.filterOffRangeSubRecords', POLLING_DEFAULTS.filterOffRangeSubRecords),
+    maxGetRecordsCallsPerSecond: rate(r.maxGetRecordsCallsPerSecond, 'retrieval.maxGetRecordsCallsPerSecond', POLLING_DEFAULTS.maxGetRecordsCallsPerSecond),
   };
+}
+
+/** A calls-per-second bound: a finite number in (0, 1000]. */
+function rate(value: unknown, key: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 1000) {
+    throw new ConfigError(key, `expected a number of calls per second in (0, 1000], got ${describe(value)}`);
+  }
+  return value;
 }
 
 function resolveLeases(value: unknown, applicationName: string): ResolvedLeases {

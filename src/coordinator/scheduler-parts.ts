@@ -2,6 +2,7 @@ import { createDynamoDbClient, createKinesisClient, type KinesisClient } from '.
 import { DynamoDbApi } from '../aws/dynamodb-api.js';
 import { KinesisApi } from '../aws/kinesis-api.js';
 import type { ResolvedOptions } from '../config/resolve-options.js';
+import { dynamoDbDeadlines, kinesisDeadlines } from '../config/resolve-timeouts.js';
 import { DynamoDbLeaseStore } from '../leases/dynamodb-lease-store.js';
 import type { LeaseStore } from '../leases/lease-store.js';
 
@@ -29,11 +30,11 @@ export interface SchedulerParts {
 export const awsParts: SchedulerParts = {
   kinesis(o) {
     const client = o.kinesisClient ?? createKinesisClient({ region: o.region, credentials: o.credentials, endpoint: o.endpoints.kinesis });
-    return { value: { api: new KinesisApi(client), client }, close: () => (o.kinesisClient ? undefined : client.destroy()) };
+    return { value: { api: new KinesisApi(client, kinesisDeadlines(o)), client }, close: () => (o.kinesisClient ? undefined : client.destroy()) };
   },
   leaseStore(o) {
     const client = o.dynamoDbClient ?? createDynamoDbClient({ region: o.region, credentials: o.credentials, endpoint: o.endpoints.dynamodb });
-    const store = new DynamoDbLeaseStore(new DynamoDbApi(client), o.leases.tableName, { consistentReads: o.leases.consistentReads, clock: o.clock });
+    const store = new DynamoDbLeaseStore(new DynamoDbApi(client, dynamoDbDeadlines(o)), o.leases.tableName, { consistentReads: o.leases.consistentReads, clock: o.clock });
     return { value: store, close: () => (o.dynamoDbClient ? undefined : client.destroy()) };
   },
 };

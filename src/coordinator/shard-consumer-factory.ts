@@ -84,6 +84,8 @@ export class ShardConsumerFactory {
       hashKeyRange: lease.hashKeyRange,
       filterOffRangeSubRecords: o.retrieval.filterOffRangeSubRecords,
       onFetch: this.deps.observability.fetchListener(shardIdOf(lease)),
+      maxCallsPerSecond: o.retrieval.maxGetRecordsCallsPerSecond,
+      shardState: (shardId, signal) => stream.shardStates.get(shardId, signal),
       clock: o.clock,
       logger,
     });

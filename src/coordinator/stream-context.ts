@@ -6,6 +6,7 @@ import { InvalidStateError, ResourceNotFoundError } from '../errors.js';
 import type { LeaseStore } from '../leases/lease-store.js';
 import { filteredLeaseStore, isMultiStreamLease, serializeStreamIdentifier, streamIdentifierOf, streamIdentifierOfLease } from '../leases/multi-stream.js';
 import { FanOutRetrieval } from '../retrieval/fanout-retrieval.js';
+import { ShardStateCache } from '../retrieval/shard-state-cache.js';
 import { LeaseCleaner } from '../leases/lease-cleaner.js';
 import { ShardEndHandler } from '../leases/shard-end.js';
 import { ShardSyncer } from '../leases/shard-syncer.js';
@@ -30,6 +31,8 @@ export interface StreamContext {
   readonly shardEndHandler: ShardEndHandler;
   readonly cleaner: LeaseCleaner;
   readonly fanOut: FanOutRetrieval | undefined;
+  /** Cached ListShards view: confirms a polled shard's end when GetRecords reports no children. */
+  readonly shardStates: ShardStateCache;
 }
 
 export interface StreamContextDeps {
@@ -83,6 +86,7 @@ export async function createStreamContext(
       kinesis: deps.kinesis,
       client: { region: o.region, credentials: o.credentials, endpoint: o.endpoints.kinesis },
       initialTimestamp,
+      registrationTimeoutMillis: o.timeouts.fanOutRegistrationMillis,
       clock: o.clock,
       logger: log.child({ component: 'fanout' }),
     });
@@ -106,8 +110,12 @@ export async function createStreamContext(
     shardEndHandler: new ShardEndHandler(deps.kinesis, deps.store, stream, log, id),
     cleaner: new LeaseCleaner(deps.kinesis, deps.store, stream, log, id),
     fanOut,
+    shardStates: new ShardStateCache(() => deps.kinesis.listShards(stream), SHARD_STATE_TTL_MILLIS, o.clock),
   };
 }
+
+/** How long a listing answers "is this shard closed?" for polled shards; short, since it is only asked at an end. */
+const SHARD_STATE_TTL_MILLIS = 1000;
 
 /**
  * The lease table as this application sees it. Single-stream: only single-stream leases. Multi-stream: only

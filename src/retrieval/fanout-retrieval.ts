@@ -23,6 +23,8 @@ export interface FanOutRetrievalOptions {
   /** For the subscription client the retrieval builds itself. */
   client: { region: string; credentials?: StaticCredentials | undefined; endpoint?: string | undefined };
   initialTimestamp?: Date | undefined;
+  /** Deadline of each consumer-registration call (Register/Describe/DeregisterStreamConsumer). */
+  registrationTimeoutMillis?: number | undefined;
   clock: Clock;
   logger: Logger;
 }
@@ -66,7 +68,11 @@ export class FanOutRetrieval {
         : createKinesisClient({ region: o.client.region, credentials: o.client.credentials, endpoint: o.client.endpoint, requestHandler: handler });
       this.ownsSubscribeClient = true;
     }
-    this.api = new FanOutApi(o.kinesisClient, { subscribeClient: this.subscribeClient });
+    this.api = new FanOutApi(o.kinesisClient, {
+      subscribeClient: this.subscribeClient,
+      requestTimeoutMillis: o.registrationTimeoutMillis,
+      logger: o.logger,
+    });
     this.shardStates = new ShardStateCache(() => o.kinesis.listShards(o.stream), r.shardEndCheckIntervalMillis, o.clock);
   }
 

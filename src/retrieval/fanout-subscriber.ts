@@ -1,7 +1,7 @@
 import type { SubscribeEvent } from '../aws/fanout-api.js';
 import type { IteratorPosition, StreamRef } from '../aws/kinesis-types.js';
 import type { ChildShard } from '../shards/shard.js';
-import { InvalidStateError, ResourceInUseError, ResourceNotFoundError } from '../errors.js';
+import { DependencyError, InvalidStateError, ResourceInUseError, ResourceNotFoundError } from '../errors.js';
 import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
 import { isRetriable } from '../util/retry.js';
 import { BatchSource, type BatchSourceOptions } from './batch-source.js';
@@ -68,8 +68,10 @@ type Outcome =
  *   pile up: a waiting empty batch absorbs the next one.
  * - A subscription silent for `idleTimeoutMillis` while we wait for it (not while paused by backpressure) is
  *   closed and reopened after a jittered delay.
- * - Shard end: an event with `childShards` or without a continuation number (AWS's last event), a
- *   `ResourceNotFound` for a shard that is not listed as open, or the {@link ShardEndCheck}.
+ * - Shard end: an event with `childShards` (AWS's last event), a `ResourceNotFound` for a shard that is not listed
+ *   as open, or the {@link ShardEndCheck}. An event with neither a continuation number nor child shards is the end
+ *   only when the check finds the shard closed and read; otherwise it is invalid (Java KCL's `isValidResult`): it is
+ *   dropped, a warning logged, and the shard subscribed again after the previous event, with backoff.
  */
 export class FanOutSubscriber extends BatchSource {
   private readonly subscribe: Subscribe;
@@ -195,6 +197,20 @@ export class FanOutSubscriber extends BatchSource {
         received++;
         this.eventCount++;
         const event = next.value;
+        if (isInvalidEvent(event)) {
+          const end = this.shardEndCheck === undefined ? undefined : await this.probeShardEnd(signal);
+          if (end !== undefined) {
+            this.log.info({ childShards: end.map((c) => c.shardId) }, 'shard is closed and fully read (final event without children)');
+            this.enqueue(this.toBatch([], { isAtShardEnd: true, childShards: end }));
+            return { kind: 'shardEnd' };
+          }
+          const error = new DependencyError(
+            `SubscribeToShard(${this.shardId}) sent an event without ContinuationSequenceNumber or ChildShards for a shard not known closed`,
+            { retriable: true },
+          );
+          this.log.warn({ err: error, after: this.continuation }, 'invalid subscription event for an open shard: subscribing again');
+          return { kind: 'failed', received, error };
+        }
         if (this.accept(event)) return { kind: 'shardEnd' };
         const now = this.clock.now();
         if (event.records.length > 0) {
@@ -229,10 +245,10 @@ export class FanOutSubscriber extends BatchSource {
     }
   }
 
-  /** Turns an event into a batch and queues it; true when it is the shard's last. */
+  /** Turns an event into a batch and queues it; true when it is the shard's last (it reports child shards). */
   private accept(event: SubscribeEvent): boolean {
     const raw = event.records;
-    const atEnd = (event.childShards !== undefined && event.childShards.length > 0) || event.continuationSequenceNumber === undefined;
+    const atEnd = event.childShards !== undefined && event.childShards.length > 0;
     this.enqueue(this.toBatch(raw, { isAtShardEnd: atEnd, millisBehindLatest: event.millisBehindLatest, childShards: event.childShards }));
     // Only once queued: the next subscription resumes after this event.
     if (event.continuationSequenceNumber !== undefined) this.continuation = event.continuationSequenceNumber;
@@ -287,4 +303,9 @@ export class FanOutSubscriber extends BatchSource {
       return false;
     }
   }
+}
+
+/** Neither a continuation number nor child shards: not a valid event (Java KCL drops it and resubscribes). */
+function isInvalidEvent(event: SubscribeEvent): boolean {
+  return event.continuationSequenceNumber === undefined && !(event.childShards !== undefined && event.childShards.length > 0);
 }

@@ -1,10 +1,11 @@
 import type { KinesisApi } from '../aws/kinesis-api.js';
 import type { GetRecordsResult, IteratorPosition, StreamRef } from '../aws/kinesis-types.js';
-import { ExpiredIteratorError, ResourceNotFoundError } from '../errors.js';
+import { DependencyError, ExpiredIteratorError, ResourceNotFoundError } from '../errors.js';
 import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
 import { isRetriable } from '../util/retry.js';
 import { BatchSource, type BatchSourceOptions } from './batch-source.js';
 import { payloadBytes } from './records-batch.js';
+import type { ShardState } from './shard-state-cache.js';
 
 /** The two Kinesis calls polling needs; `KinesisApi` fits, and so does a small fake in tests. */
 export type PollingKinesisApi = Pick<KinesisApi, 'getShardIterator' | 'getRecords'>;
@@ -35,6 +36,16 @@ export interface PollingFetcherOptions extends BatchSourceOptions {
   /** For the backoff jitter (tests). */
   random?: () => number;
   onFetch?: (info: FetchInfo) => void;
+  /**
+   * At most this many GetRecords calls per second (call starts at least `1000 / n` ms apart), however far behind
+   * the shard is. Unset: no bound beyond `idleTimeBetweenReadsMillis` when caught up.
+   */
+  maxCallsPerSecond?: number | undefined;
+  /**
+   * The shard as a (cached) ListShards sees it. An answer with neither a next iterator nor child shards is the
+   * shard's end only when this says the shard is closed; without it such an answer is always retried.
+   */
+  shardState?: ((shardId: string, signal: AbortSignal) => Promise<ShardState>) | undefined;
 }
 
 /** Backoff after failed calls: full jitter, 100 ms doubling up to 10 s. */
@@ -55,7 +66,13 @@ const LOG_EVERY_FAILURES = 3;
  *   none was): no loss, no duplicates. Throttling, network and other errors → capped exponential backoff with full
  *   jitter, forever while running (unexpected non-retriable errors are logged at error and also re-fetch the
  *   iterator). `ResourceNotFoundError` → shard end (the shard is past retention or the stream is gone).
- * - No next iterator → the batch is the shard's last (`isAtShardEnd`, with `childShards`) and the loop ends.
+ * - No next iterator with child shards → the batch is the shard's last (`isAtShardEnd`, with `childShards`) and the
+ *   loop ends. No next iterator and no child shards is the end only when `shardState` (ListShards) shows the shard
+ *   closed (then with the listing's children); otherwise the answer is invalid (Java KCL's
+ *   `DataRetrievalUtil.isValidResult`): its records are dropped, a warning logged, and the read retried after the
+ *   last record delivered, with backoff. An open shard is never ended.
+ * - GetRecords calls start at least `1000 / maxCallsPerSecond` ms apart, so a catching-up shard stays within the
+ *   service's per-shard budget.
  * - Empty batches are delivered (they carry `millisBehindLatest`), but an empty batch still waiting in the queue
  *   absorbs the next empty one (its lag is refreshed) instead of queueing another.
  */
@@ -70,10 +87,16 @@ export class PollingFetcher extends BatchSource {
   private readonly onFetch: ((info: FetchInfo) => void) | undefined;
   /** Sequence number of the last Kinesis record received; where an expired iterator resumes after. */
   private lastFetched: string | undefined;
+  private readonly minCallGapMillis: number;
+  private readonly shardState: PollingFetcherOptions['shardState'];
+  /** When the last GetRecords call started (clock time); the rate bound counts from it. */
+  private lastCallAt = Number.NEGATIVE_INFINITY;
 
   /** The numeric options come validated from config/ (`retrieval.*`); they are not checked again here. */
   constructor(options: PollingFetcherOptions) {
     super('Fetcher', options);
+    this.minCallGapMillis = options.maxCallsPerSecond === undefined ? 0 : 1000 / options.maxCallsPerSecond;
+    this.shardState = options.shardState;
     this.kinesis = options.kinesis;
     this.stream = options.stream;
     this.maxRecords = options.maxRecords;
@@ -103,9 +126,30 @@ export class PollingFetcher extends BatchSource {
       try {
         if (!(await this.waitForRoom(signal))) return;
         iterator ??= await this.kinesis.getShardIterator(this.stream, this.shardId, this.resumePosition(start), { signal });
+        const gap = this.lastCallAt + this.minCallGapMillis - this.clock.now();
+        if (gap > 0 && !(await this.pause(gap, signal))) return;
         const started = this.clock.now();
-        const result = await this.kinesis.getRecords(iterator, this.maxRecords, this.stream, { signal, shardId: this.shardId });
+        this.lastCallAt = started;
+        let result = await this.kinesis.getRecords(iterator, this.maxRecords, this.stream, { signal, shardId: this.shardId });
         const duration = this.clock.now() - started;
+        if (result.nextShardIterator === undefined && !(result.childShards !== undefined && result.childShards.length > 0)) {
+          const children = await this.closedShardChildren(signal);
+          if (children === undefined) {
+            // Not known to be closed: an invalid answer, never the end of an open shard. Read again after the last
+            // record delivered, with a fresh iterator.
+            if (signal.aborted) return;
+            failures++;
+            iterator = undefined;
+            const invalid = new DependencyError(
+              `Kinesis.GetRecords(${this.shardId}) answered without NextShardIterator or ChildShards for a shard not listed as closed`,
+              { retriable: true },
+            );
+            this.log.warn({ err: invalid, after: this.lastFetched, consecutiveFailures: failures }, 'invalid GetRecords answer for an open shard: retrying with backoff');
+            if (!(await this.pause(backoffDelay(failures - 1, FETCH_BACKOFF, this.random), signal))) return;
+            continue;
+          }
+          result = { ...result, childShards: children };
+        }
         failures = 0;
         expiredInARow = 0;
         iterator = result.nextShardIterator;
@@ -147,6 +191,18 @@ export class PollingFetcher extends BatchSource {
         }
         if (!(await this.pause(backoffDelay(failures - 1, FETCH_BACKOFF, this.random), signal))) return;
       }
+    }
+  }
+
+  /** The shard's children when the listing shows it closed; undefined when open, unlisted, unknown or the check failed. */
+  private async closedShardChildren(signal: AbortSignal): Promise<GetRecordsResult['childShards'] | undefined> {
+    if (this.shardState === undefined) return undefined;
+    try {
+      const state = await this.shardState(this.shardId, signal);
+      return state.state === 'closed' ? state.children : undefined;
+    } catch (error) {
+      if (!signal.aborted) this.log.debug({ err: error }, 'could not list shards to confirm the shard end; retrying');
+      return undefined;
     }
   }
 

@@ -14,7 +14,7 @@ import { KinesisAdmin, type PutRecordResult } from '../../src/aws/kinesis-admin.
 import type { GetRecordsResult, KinesisRecord, StreamRef } from '../../src/aws/kinesis-types.js';
 import { MAX_HASH_KEY, midpointHashKey } from '../../src/shards/hash-key-range.js';
 import type { Shard } from '../../src/shards/shard.js';
-import { DependencyError, ExpiredIteratorError, NetworkError, ResourceNotFoundError, type KclError } from '../../src/errors.js';
+import { AwsCallTimeoutError, DependencyError, ExpiredIteratorError, NetworkError, ResourceNotFoundError, type KclError } from '../../src/errors.js';
 import { startKinesis, startKinesalite, TEST_CREDENTIALS, TEST_REGION, uniqueName, type KinesisEmulatorKind } from '../support/emulators.js';
 
 type Kind = KinesisEmulatorKind;
@@ -540,7 +540,7 @@ void describe('KinesisApi network failures', { timeout: 30_000 }, () => {
     }
   });
 
-  void it('a server that never answers fails after requestTimeoutMillis with a retriable NetworkError', async () => {
+  void it('a server that never answers fails after requestTimeoutMillis with a retriable AwsCallTimeoutError naming the call', async () => {
     const sockets = new Set<Socket>();
     const silent = createNetServer((socket) => {
       sockets.add(socket);
@@ -556,10 +556,11 @@ void describe('KinesisApi network failures', { timeout: 30_000 }, () => {
     try {
       const api = new KinesisApi(client, { requestTimeoutMillis: 300 });
       const started = performance.now();
-      const error = await expectError(api.listShards({ streamName: 'anything' }), NetworkError, { code: 'KCL_NETWORK', retriable: true });
+      const error = await expectError(api.listShards({ streamName: 'anything' }), AwsCallTimeoutError, { code: 'KCL_TIMEOUT', retriable: true });
       const elapsed = performance.now() - started;
       assert.ok(elapsed >= 290 && elapsed < 3_000, `took ${Math.round(elapsed)} ms`);
-      assert.match(error.message, /no answer within 300 ms/);
+      assert.equal(error.operation, 'Kinesis.ListShards(anything)');
+      assert.equal(error.timeoutMillis, 300);
 
       // a caller's signal aborts too
       const controller = new AbortController();

@@ -1,6 +1,7 @@
 // Fan-out test helpers: a request handler wrapper that can cut every open subscription (a forced end of the
 // underlying streams, as a network failure would), and the trust settings for kinesis-local's TLS port.
 import { readFileSync } from 'node:fs';
+import { PassThrough, Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import type { SecureClientSessionOptions } from 'node:http2';
 import assert from 'node:assert/strict';
@@ -37,8 +38,13 @@ export class CuttableHandler {
   /** Event-stream requests answered so far (subscriptions opened). */
   opened = 0;
   private readonly open = new Set<Destroyable>();
+  private readonly valves = new Map<Readable, PassThrough>();
 
-  constructor(private readonly inner: KinesisRequestHandler) {
+  /** `stallable`: pass subscription bodies through a valve so that `stallSubscriptions()` works (hides `body.session`). */
+  constructor(
+    private readonly inner: KinesisRequestHandler,
+    private readonly options: { stallable?: boolean } = {},
+  ) {
     this.metadata = (inner as { metadata?: unknown }).metadata;
   }
 
@@ -51,6 +57,20 @@ export class CuttableHandler {
     const result = await inner.handle(request, options);
     if (options.isEventStream === true) {
       this.opened++;
+      const raw = result.response.body;
+      if (this.options.stallable === true && raw instanceof Readable) {
+        // Passed through a valve so that `stallSubscriptions()` can silence the stream while it stays open.
+        const valve = new PassThrough();
+        raw.pipe(valve);
+        raw.on('error', (e) => valve.destroy(e));
+        raw.on('close', () => valve.destroy());
+        valve.on('close', () => {
+          this.valves.delete(raw);
+          raw.destroy();
+        });
+        this.valves.set(raw, valve);
+        result.response.body = valve;
+      }
       const body = result.response.body as Destroyable | undefined;
       if (body !== undefined) {
         this.open.add(body);
@@ -58,6 +78,20 @@ export class CuttableHandler {
       }
     }
     return result;
+  }
+
+  /**
+   * Stops the flow of every open subscription stream without closing it (a silent, half-dead connection: no event,
+   * not even the heartbeat); returns how many. Subscriptions opened later flow normally.
+   */
+  stallSubscriptions(): number {
+    for (const [raw, valve] of this.valves) {
+      raw.unpipe(valve);
+      raw.pause();
+    }
+    const n = this.valves.size;
+    this.valves.clear();
+    return n;
   }
 
   /** Destroys every open subscription stream; returns how many. */

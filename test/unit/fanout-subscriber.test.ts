@@ -333,14 +333,50 @@ describe('FanOutSubscriber', () => {
     assert.equal(service.positions.length, 1, 'no resubscription after shard end');
   });
 
-  it('ends at an event without a continuation number', async () => {
+  it('an event with neither a continuation number nor children does not end an open shard: it is dropped and the shard resubscribed after the previous event', async () => {
+    const service = new FakeService();
+    const kinesis = new FakeKinesis();
+    const s = make(service, { shardEndCheck: check(kinesis, () => ({ state: 'open' }), 1000) });
+    await settle();
+    service.last.push(event(0, 2));
+    assert.equal((await take(s)).records.length, 2);
+    service.last.push({ records: [record(2)] }); // invalid: no continuation, no children
+    await settle();
+    assert.equal(service.last.signal.aborted, true, 'the subscription with the invalid event is closed');
+    assert.equal(s.ended, false);
+    await clock.advance(10_000); // past the resubscribe backoff
+    assert.equal(service.positions.length, 2);
+    assert.deepEqual(service.positions[1], { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: seq(1) });
+    service.last.push(event(2, 4));
+    const b = await take(s);
+    assert.equal(b.isAtShardEnd, false);
+    assert.deepEqual(keys(b), [`${seq(2)}/0`, `${seq(3)}/0`], 'the dropped record comes again, once');
+  });
+
+  it('without a shard-end check, an event with neither a continuation number nor children is never taken as the end', async () => {
     const service = new FakeService();
     const s = make(service);
     await settle();
     service.last.push({ records: [] });
+    await settle();
+    await clock.advance(10_000);
+    assert.equal(s.ended, false);
+    assert.equal(service.positions.length, 2);
+    assert.deepEqual(service.positions[1], { type: 'TRIM_HORIZON' });
+  });
+
+  it('an event with neither a continuation number nor children ends the shard when the listing shows it closed and read', async () => {
+    const service = new FakeService();
+    const kinesis = new FakeKinesis();
+    kinesis.results = [{ records: [] }];
+    const s = make(service, { shardEndCheck: check(kinesis, () => ({ state: 'closed', children: CHILDREN }), 1000) });
+    await settle();
+    service.last.push(event(0, 2));
+    assert.equal((await take(s)).records.length, 2);
+    service.last.push({ records: [] });
     const b = await take(s);
     assert.equal(b.isAtShardEnd, true);
-    assert.equal(b.childShards, undefined);
+    assert.deepEqual(b.childShards?.map((c) => c.shardId), CHILDREN.map((c) => c.shardId));
   });
 
   it('ResourceNotFound ⇒ shard end (Java KCL) without a shard listing', async () => {

@@ -29,7 +29,7 @@ function recordingLogger(lines: Line[], bindings: Record<string, unknown> = {}):
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (b) => recordingLogger(lines, { ...bindings, ...b }) };
 }
 
-/** A closed shard holding `records`: one GetRecords returns them all and no next iterator. */
+/** A closed shard holding `records`: one GetRecords returns them all and no next iterator (nor children, as kinesalite). */
 function closedShard(records: KinesisRecord[]): PollingKinesisApi {
   return {
     getShardIterator: async () => 'iterator-0',
@@ -55,6 +55,7 @@ async function fetchAll(
     clock: systemClock,
     logger: recordingLogger(lines),
     onFetch: (info) => fetches.push(info),
+    shardState: async () => ({ state: 'closed', children: [] }), // the listing confirms the end
     hashKeyRange: options.hashKeyRange,
     filterOffRangeSubRecords: options.filterOffRangeSubRecords,
   });

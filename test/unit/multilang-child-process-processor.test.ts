@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChildProcessProcessor, type ChildSupervision } from '../../src/multilang/child-process-processor.js';
 import { ChildProcessError } from '../../src/multilang/child-channel.js';
+import { ShardCheckpointer } from '../../src/checkpoint/shard-checkpointer.js';
+import { ExtendedSequenceNumber } from '../../src/checkpoint/extended-sequence-number.js';
 import {
   DependencyError,
   IllegalArgumentError,
@@ -131,6 +133,21 @@ describe('ChildProcessProcessor against real child processes', () => {
     assert.ok(log.some((e) => e.eof), 'stdin closed after shardEnded');
     await waitDead(childPid());
     assert.deepEqual(events, [`beforeSpawn:${base.shardId}`, 'track', `succeeded:${base.shardId}`, 'untrack']);
+  });
+
+  it('a child checkpointing an empty first batch or an idle shutdownRequested (lease at TRIM_HORIZON) gets error: null, as from Java', async () => {
+    const writes: unknown[] = [];
+    // The library's real checkpointer: nothing delivered yet, the lease still at TRIM_HORIZON.
+    const cp = new ShardCheckpointer(base.shardId, async (u) => void writes.push(u), ExtendedSequenceNumber.TRIM_HORIZON);
+    const { processor, childLog } = setup({ processRecords: [{ checkpoint: null }, 'status'], shutdownRequested: [{ checkpoint: null }, 'status'] });
+    await processor.initialize(init);
+    await processor.processRecords({ ...processInput(new FakeCheckpointer()), records: [], checkpointer: cp });
+    await processor.shutdownRequested({ ...base, checkpointer: cp });
+    assert.deepEqual(childLog().filter((e) => e.reply).map((e) => e.reply!), [
+      { action: 'checkpoint', sequenceNumber: null, subSequenceNumber: null, error: null },
+      { action: 'checkpoint', sequenceNumber: null, subSequenceNumber: null, error: null },
+    ]);
+    assert.deepEqual(writes, [], 'nothing to write');
   });
 
   it('shardEnded without a checkpoint counts as a failure of the shard (the library delivers the end again)', async () => {

@@ -11,6 +11,7 @@ import {
   POLLING_DEFAULTS,
   SCHEDULER_DEFAULTS,
   STREAM_CONFIG_DEFAULTS,
+  TIMEOUT_DEFAULTS,
 } from '../../src/config/option-defaults.js';
 import type { SchedulerOptions } from '../../src/config/options.js';
 import { resolveOptions } from '../../src/config/resolve-options.js';
@@ -28,6 +29,7 @@ const DEFAULTS_BY_INTERFACE: Record<string, object> = {
   StreamConfig: STREAM_CONFIG_DEFAULTS,
   MetricsOptions: METRICS_DEFAULTS,
   HttpOptions: HTTP_DEFAULTS,
+  TimeoutOptions: TIMEOUT_DEFAULTS,
 };
 
 /** The value of a literal TSDoc default (`10000`, `'LATEST'`, `{ mode: 'polling' }`, `Infinity`, ...). */

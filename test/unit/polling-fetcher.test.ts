@@ -15,6 +15,7 @@ import {
 import type { KinesisClientRecord } from '../../src/processor/types.js';
 import { PollingFetcher, type FetchInfo, type PollingFetcherOptions, type PollingKinesisApi } from '../../src/retrieval/polling-fetcher.js';
 import type { RecordsBatch } from '../../src/retrieval/records-batch.js';
+import type { ShardState } from '../../src/retrieval/shard-state-cache.js';
 import { toClientRecord, toClientRecords } from '../../src/retrieval/records-batch.js';
 import { filterAfterCheckpoint, startingPosition } from '../../src/retrieval/starting-position.js';
 import { FakeClock, flushMicrotasks } from '../../src/util/clock.js';
@@ -606,5 +607,76 @@ describe('PollingFetcher', () => {
       h.fetcher.start(new AbortController().signal);
       assert.throws(() => h.fetcher.start(new AbortController().signal), InvalidStateError);
     });
+  });
+});
+
+describe('PollingFetcher: rate bound and invalid shard ends (issue 15)', () => {
+  it('starts GetRecords calls at least 1000 / maxCallsPerSecond ms apart while catching up', async () => {
+    const kinesis = new FakeKinesis(makeRecords(60));
+    const h = harness(kinesis, { maxCallsPerSecond: 5, idleTimeBetweenReadsMillis: 0 }, false);
+    const times: number[] = [];
+    const getRecords = kinesis.getRecords.bind(kinesis);
+    kinesis.getRecords = (...args) => {
+      times.push(h.clock.now());
+      return getRecords(...args);
+    };
+    h.fetcher.start(h.controller.signal);
+    const { records } = await takeRecords(h, 60, 10);
+    assert.equal(records.length, 60);
+    assert.ok(times.length >= 6, `${times.length} calls`);
+    for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 200, `calls ${i - 1} and ${i} ${times[i]! - times[i - 1]!} ms apart`);
+    // And not slower than the bound requires: six 10-record pages take five gaps.
+    assert.ok(times[5]! - times[0]! <= 5 * 200 + 50, `six calls over ${times[5]! - times[0]!} ms`);
+  });
+
+  it('no bound without maxCallsPerSecond: a catching-up shard is read back to back', async () => {
+    const kinesis = new FakeKinesis(makeRecords(30));
+    const h = harness(kinesis, { idleTimeBetweenReadsMillis: 0 }, false);
+    const times: number[] = [];
+    const getRecords = kinesis.getRecords.bind(kinesis);
+    kinesis.getRecords = (...args) => {
+      times.push(h.clock.now());
+      return getRecords(...args);
+    };
+    h.fetcher.start(h.controller.signal);
+    await takeRecords(h, 30, 10);
+    assert.equal(times[2]! - times[0]!, 0);
+  });
+
+  it('an answer without a next iterator or children is retried while the listing shows the shard open, and ends it once closed', async () => {
+    const kinesis = new FakeKinesis(makeRecords(15));
+    kinesis.closed = true; // answers at the tip carry no next iterator and no children (kinesalite's shard end)
+    let state: ShardState = { state: 'open' };
+    const h = harness(kinesis, { shardState: async () => state }, false);
+    h.fetcher.start(h.controller.signal);
+    const first = await takeRecords(h, 10);
+    assert.equal(first.records.length, 10);
+    assert.ok(first.batches.every((b) => !b.isAtShardEnd));
+    // The last page (5 records, no next iterator, no children): invalid while open, never the end.
+    for (let i = 0; i < 20; i++) await h.clock.advance(500);
+    assert.equal(h.fetcher.queuedBatches, 0, 'the invalid answer and its records were dropped');
+    assert.equal(h.fetcher.ended, false);
+    const warnings = h.logs.filter((l) => l.level === 'warn' && /invalid GetRecords answer/.test(l.msg ?? ''));
+    assert.ok(warnings.length >= 2, 'retried with a warning each time');
+    const retryIterators = kinesis.iteratorCalls.slice(1).map((c) => c.position);
+    assert.ok(retryIterators.length >= 2 && retryIterators.every((p) => p.type === 'AFTER_SEQUENCE_NUMBER' && p.sequenceNumber === makeRecords(15)[9]!.sequenceNumber));
+    // The listing now shows it closed: the same answer is the end, with the listing's children, records once.
+    const children: ChildShard[] = [{ shardId: 'shardId-000000000009', parentShards: [SHARD], hashKeyRange: { startingHashKey: '0', endingHashKey: '9' } }];
+    state = { state: 'closed', children };
+    const rest = await takeRecords(h, 5);
+    assert.deepEqual(sequenceNumbers(rest.records), sequenceNumbers(makeRecords(15).slice(10)));
+    const last = rest.batches.at(-1)!;
+    assert.equal(last.isAtShardEnd, true);
+    assert.deepEqual(last.childShards?.map((c) => c.shardId), ['shardId-000000000009']);
+  });
+
+  it('without a shard listing, an answer without a next iterator or children never ends the shard', async () => {
+    const kinesis = new FakeKinesis(makeRecords(3));
+    kinesis.closed = true;
+    const h = harness(kinesis);
+    for (let i = 0; i < 20; i++) await h.clock.advance(1000);
+    assert.equal(h.fetcher.ended, false);
+    assert.equal(h.fetcher.queuedBatches, 0);
+    assert.ok(kinesis.getRecordsCalls >= 3);
   });
 });

@@ -29,7 +29,15 @@ describe('resolveOptions', () => {
     assert.equal(r.leases.gracefulHandoff, true);
     assert.equal(r.leases.gracefulHandoffTimeoutMillis, 30_000);
     assert.equal(r.initialPosition, 'LATEST');
-    assert.deepEqual(r.retrieval, { mode: 'polling', maxRecords: 10_000, idleTimeBetweenReadsMillis: 1500, maxPrefetchBatches: 3, maxPrefetchBytes: 8 * 1024 * 1024, filterOffRangeSubRecords: false });
+    assert.deepEqual(r.retrieval, {
+      mode: 'polling',
+      maxRecords: 10_000,
+      idleTimeBetweenReadsMillis: 1500,
+      maxPrefetchBatches: 3,
+      maxPrefetchBytes: 8 * 1024 * 1024,
+      filterOffRangeSubRecords: false,
+      maxGetRecordsCallsPerSecond: 5,
+    });
     assert.equal(r.shardSyncIntervalMillis, 60_000);
     assert.equal(r.onProcessingError, 'retry');
     assert.match(r.workerId, /.+:[0-9a-f]{8}$/);

@@ -93,4 +93,28 @@ describe('ShardCheckpointer', () => {
     }
     assert.deepEqual(cp.lastCheckpoint, { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 }, 'a failed write changes nothing');
   });
+
+  it('checkpoint() and prepareCheckpoint() with no record delivered and the lease at a sentinel do nothing (Java KCL)', async () => {
+    for (const initial of [ESN.TRIM_HORIZON, ESN.LATEST, ESN.AT_TIMESTAMP]) {
+      const { cp, writes } = setup(initial);
+      await cp.checkpoint();
+      const prepared = await cp.prepareCheckpoint();
+      await prepared.checkpoint();
+      await cp.prepareCheckpoint(new Uint8Array([1]));
+      assert.equal(writes.length, 0, `nothing written at ${initial.sequenceNumber}`);
+      assert.deepEqual(cp.lastCheckpoint, initial.toJSON());
+      // Once a record is delivered, checkpoint() writes it as usual.
+      cp.advanceLargestPermitted(new ESN('7'));
+      await cp.checkpoint();
+      assert.deepEqual(writes.map((w) => w.checkpoint.sequenceNumber), ['7']);
+    }
+  });
+
+  it('still refuses an explicit sentinel, and writes SHARD_END when a shard ends with nothing delivered', async () => {
+    const { cp, writes } = setup(ESN.TRIM_HORIZON);
+    await assert.rejects(cp.checkpoint('LATEST'), IllegalArgumentError);
+    cp.markShardEnd();
+    await cp.checkpoint();
+    assert.deepEqual(writes.map((w) => w.checkpoint.sequenceNumber), ['SHARD_END']);
+  });
 });
