@@ -63,3 +63,4 @@ export type { Logger } from './util/logger.js';
 export type { Clock } from './util/clock.js';
 export type { Lease } from './leases/lease.js';
 export type { LeaseStore } from './leases/lease-store.js';
+export { createKinesisClient, type AppKinesisClientOptions } from './aws/app-clients.js';

@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import type { KinesisRequestHandler, StaticCredentials } from '../aws/clients.js';
 import { ConfigError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { silentLogger, type Logger } from '../util/logger.js';
+import type { Logger } from '../util/logger.js';
+import { endpointsFromEnv } from './endpoint-env.js';
+import { resolveLogger } from './resolve-logger.js';
 import type { ShardRecordProcessorFactory } from '../processor/types.js';
 import { resolveHttp, resolveMetrics, type ResolvedHttp, type ResolvedMetrics } from './resolve-observability.js';
 import type {
@@ -104,6 +106,7 @@ const TOP_KEYS = [
   'shardSyncIntervalMillis', 'parentShardPollIntervalMillis', 'onProcessingError',
   'callProcessRecordsEvenForEmptyRecordList', 'logger', 'clock', 'cloudWatchClient', 'metrics', 'http',
   'streams', 'streamTrackerIntervalMillis', 'formerStreamLeasesDeletionDelayMillis',
+  'logLevel',
 ] as const;
 const LEASE_KEYS = [
   'tableName', 'failoverTimeMillis', 'epsilonMillis', 'takerIntervalMillis', 'maxLeasesForWorker',
@@ -299,7 +302,8 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
   }
 
   const ep = objectAt(o.endpoints, 'endpoints', ENDPOINT_KEYS);
-  const endpoints: EndpointOptions = {};
+  // The SDK's AWS_ENDPOINT_URL_* variables fill in what `endpoints` leaves out.
+  const endpoints: EndpointOptions = endpointsFromEnv();
   for (const k of ENDPOINT_KEYS) {
     const v = endpoint(ep[k], `endpoints.${k}`);
     if (v !== undefined) endpoints[k] = v;
@@ -311,10 +315,7 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
   }
   const leases = resolveLeases(o.leases, applicationName);
 
-  const logger = o.logger ?? silentLogger;
-  for (const m of ['debug', 'info', 'warn', 'error', 'child'] as const) {
-    if (typeof (logger as Bag)[m] !== 'function') throw new ConfigError('logger', `expected a pino-compatible logger with ${m}()`);
-  }
+  const logger = resolveLogger(o.logger, o.logLevel);
   const clock = o.clock ?? systemClock;
   if (typeof (clock as Bag).now !== 'function' || typeof (clock as Bag).sleep !== 'function') {
     throw new ConfigError('clock', 'expected an object with now() and sleep()');
@@ -342,7 +343,7 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
     parentShardPollIntervalMillis: int(o.parentShardPollIntervalMillis, 'parentShardPollIntervalMillis', 10_000, 10),
     onProcessingError: oneOf(o.onProcessingError, 'onProcessingError', ['retry', 'skip', 'release'], 'retry'),
     callProcessRecordsEvenForEmptyRecordList: bool(o.callProcessRecordsEvenForEmptyRecordList, 'callProcessRecordsEvenForEmptyRecordList', false),
-    logger: logger as Logger,
+    logger,
     clock: clock as Clock,
     metrics: resolveMetrics(o.metrics, applicationName),
     http: resolveHttp(o.http, leases.renewIntervalMillis),

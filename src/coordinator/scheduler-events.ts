@@ -45,8 +45,12 @@ export interface SchedulerEvents {
   shardConsumerStopped: [{ leaseKey: string; shardId: string; reason: ShutdownReason; recordsDelivered: number }];
   /** The shard was read to its end (split or merge); children's leases exist; the processor's `shardEnded` follows. */
   shardEnded: [{ leaseKey: string; shardId: string; childShardIds: string[] }];
-  /** The processor threw; what happens next follows `onProcessingError`. */
-  processingError: [{ shardId: string; phase: string; attempt: number; error: unknown }];
+  /**
+   * The processor threw; what happens next follows `onProcessingError`. `attempt` counts from 0, `attempts` from 1
+   * (consecutive failures of this call, as in the log line: the first is logged at `warn`, the next ones at `error`).
+   * Also counted in the `ProcessingErrors` metric and gauged in `ConsecutiveProcessingFailures` (`ProcessTask`, `ShardId`).
+   */
+  processingError: [{ shardId: string; phase: string; attempt: number; attempts: number; error: unknown }];
   /** A background task (renewal, taking, shard sync) failed; it is retried on its next round. */
   taskError: [{ task: string; error: unknown }];
   /** The worker stopped (`shutdown()` or `startGracefulShutdown()` finished); metrics were flushed. */

@@ -5,14 +5,15 @@ import { KinesisApi } from '../aws/kinesis-api.js';
 import type { ExtendedSequenceNumber } from '../checkpoint/extended-sequence-number.js';
 import type { SchedulerOptions } from '../config/options.js';
 import { resolveOptions, type ResolvedOptions } from '../config/resolve-options.js';
-import { InvalidStateError } from '../errors.js';
+import { InvalidStateError, type ConfigError } from '../errors.js';
 import { DynamoDbLeaseStore } from '../leases/dynamodb-lease-store.js';
 import { shardIdOf, type Lease } from '../leases/lease.js';
 import { LeaseCoordinator } from '../leases/lease-coordinator.js';
 import type { LeaseStore } from '../leases/lease-store.js';
 import { streamIdentifierOfLease } from '../leases/multi-stream.js';
+import { checkProcessorShape } from '../lifecycle/processor-shape.js';
 import { ShardConsumer, type RecordsSource } from '../lifecycle/shard-consumer.js';
-import type { ChildShardInfo } from '../processor/types.js';
+import type { ChildShardInfo, ShardRecordProcessor } from '../processor/types.js';
 import { PollingFetcher } from '../retrieval/polling-fetcher.js';
 import { PeriodicTask } from '../util/periodic-task.js';
 import { retry } from '../util/retry.js';
@@ -55,6 +56,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly releaseFailures = new Map<string, number>();
   private started = false;
   private stopped = false;
+  /** A processor of the wrong shape: the worker stops (start() rejects with it when it comes up during start()). */
+  private fatalError: ConfigError | undefined;
+  private startReturned = false;
 
   constructor(options: SchedulerOptions) {
     super();
@@ -163,6 +167,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     coordinator.on('error', ({ task, error }) => this.taskError(task, error));
 
     await coordinator.runTaker().catch((error: unknown) => this.taskError('take-leases', error));
+    if (this.fatalError) {
+      await this.shutdownInternal(false);
+      throw this.fatalError;
+    }
+    this.startReturned = true;
     coordinator.start();
     this.shardSyncTask.start(false);
     if (o.leases.cleanupLeasesUponShardCompletion) this.cleanupTask.start(false);
@@ -228,11 +237,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
     const shardId = shardIdOf(lease);
     const logger = o.logger.child(this.tracker ? { stream: stream.streamName, shardId } : { shardId });
+    const processor = this.createProcessor(shardId, stream.streamName, lease.leaseKey, token);
+    if (processor === undefined) return;
     const consumer = new ShardConsumer({
       shardId,
       streamName: stream.streamName,
       lease,
-      processor: this.observability.instrumentProcessor(o.processorFactory({ shardId, streamName: stream.streamName }), shardId),
+      processor: this.observability.instrumentProcessor(processor, shardId),
       onProcessingError: o.onProcessingError,
       callProcessRecordsEvenForEmptyRecordList: o.callProcessRecordsEvenForEmptyRecordList,
       parentShardPollIntervalMillis: o.parentShardPollIntervalMillis,
@@ -245,7 +256,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         },
         createSource: (checkpoint) => this.createSource(stream, lease, checkpoint, logger),
         onShardEnd: (children) => this.onShardEnd(stream, lease.leaseKey, children),
-        onProcessingError: (error, info) => this.emit('processingError', { shardId, ...info, error }),
+        onProcessingError: (error, info) => this.emit('processingError', { shardId, ...info, attempts: info.attempt + 1, error }),
       },
     });
     const entry: RunningConsumer = { consumer, stream, token, done: Promise.resolve() };
@@ -262,6 +273,40 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       // SHARD_END: keep holding the finished lease (as Java KCL does) so nobody re-runs it; cleanup deletes it.
     });
     this.consumers.set(lease.leaseKey, entry);
+  }
+
+  /**
+   * Calls `processorFactory` and checks the processor's shape. A wrong shape is a programming error that every shard
+   * would hit: it is reported once (`taskError` with task `processorFactory`, an error log line) and the worker stops
+   * — `start()` rejects with the `ConfigError` when the first processor is made during `start()`, as it is whenever
+   * a lease is free then. A factory that throws costs only that shard: its lease is released and retaken with backoff.
+   */
+  private createProcessor(shardId: string, streamName: string, leaseKey: string, token: string): ShardRecordProcessor | undefined {
+    const release = (): void => {
+      void this.coordinator!.renewer.release(leaseKey, token).catch((error: unknown) => this.taskError('release', error));
+    };
+    let made: unknown;
+    try {
+      made = this.options.processorFactory({ shardId, streamName });
+    } catch (error) {
+      this.emit('processingError', { shardId, phase: 'processorFactory', attempt: 0, attempts: 1, error });
+      this.options.logger.error({ err: error, shardId }, `processorFactory threw for ${shardId}; releasing the shard`);
+      this.backOffReleased(leaseKey);
+      release();
+      return undefined;
+    }
+    try {
+      return checkProcessorShape(made);
+    } catch (error) {
+      release();
+      if (this.fatalError !== undefined) return undefined;
+      this.fatalError = error as ConfigError;
+      this.options.logger.error({ err: error }, `${(error as Error).message}; stopping the worker`);
+      this.taskError('processorFactory', error);
+      // During start(), start() itself stops the worker and rejects; later, the worker stops on its own.
+      if (this.startReturned) void this.shutdownInternal(false);
+      return undefined;
+    }
   }
 
   /**
