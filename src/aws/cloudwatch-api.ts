@@ -1,6 +1,7 @@
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum as SdkMetricDatum, type StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { http1Handler, type ClientSettings } from './clients.js';
 import { mapAwsError } from './map-error.js';
+import { withoutNodeVersionWarning } from './sdk-node-warning.js';
 
 /** One CloudWatch datum as a statistic set (what a buffered publisher sends), in SDK-free types. */
 export interface CloudWatchDatum {
@@ -24,12 +25,12 @@ export const PUT_METRIC_DATA_MAX_BYTES = 1_000_000;
 
 /** Creates a CloudWatch client; with an `endpoint` (a local endpoint in tests) it uses HTTP/1.1 keep-alive. */
 export function createCloudWatchClient(settings: ClientSettings): CloudWatchClient {
-  return new CloudWatchClient({
+  return withoutNodeVersionWarning(() => new CloudWatchClient({
     region: settings.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(settings.endpoint ? { endpoint: settings.endpoint, requestHandler: http1Handler(8) } : {}),
     ...(settings.credentials ? { credentials: settings.credentials } : {}),
     maxAttempts: 2,
-  });
+  }));
 }
 
 /**
