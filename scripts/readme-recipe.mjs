@@ -6,6 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { clearTimeout, setTimeout } from 'node:timers';
 
 const SECTION = '## Local development in an empty folder';
 

@@ -16,12 +16,7 @@ export interface CloudWatchDatum {
   maximum: number;
 }
 
-/**
- * PutMetricData limits (CloudWatch API reference, as of 2025): at most 1000 datums per call and 1 MB per request
- * (the SDK gzips larger bodies), 30 dimensions per datum, values within ±2^360.
- */
-export const PUT_METRIC_DATA_MAX_DATUMS = 1000;
-export const PUT_METRIC_DATA_MAX_BYTES = 1_000_000;
+export { PUT_METRIC_DATA_MAX_BYTES, PUT_METRIC_DATA_MAX_DATUMS } from './cloudwatch-limits.js';
 
 /** Creates a CloudWatch client; with an `endpoint` (a local endpoint in tests) it uses HTTP/1.1 keep-alive. */
 export function createCloudWatchClient(settings: ClientSettings): CloudWatchClient {

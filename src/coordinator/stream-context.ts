@@ -6,7 +6,7 @@ import type { ResolvedOptions } from '../config/resolve-options.js';
 import { InvalidStateError, ResourceNotFoundError } from '../errors.js';
 import type { LeaseStore } from '../leases/lease-store.js';
 import { filteredLeaseStore, isMultiStreamLease, serializeStreamIdentifier, streamIdentifierOf, streamIdentifierOfLease } from '../leases/multi-stream.js';
-import { FanOutRetrieval } from '../retrieval/fanout-retrieval.js';
+import type { FanOutRetrieval } from '../retrieval/fanout-retrieval.js';
 import { LeaseCleaner } from '../shards/lease-cleaner.js';
 import { ShardEndHandler } from '../shards/shard-end.js';
 import { ShardSyncer } from '../shards/shard-syncer.js';
@@ -74,6 +74,8 @@ export async function createStreamContext(
 
   let fanOut: FanOutRetrieval | undefined;
   if (o.retrieval.mode === 'fanout') {
+    // Loaded only in fan-out mode (the subscriber, HTTP/2 handler and consumer registration are not needed otherwise).
+    const { FanOutRetrieval } = await import('../retrieval/fanout-retrieval.js');
     // Registers (or finds) the stream consumer and waits until it is ACTIVE; retries inside.
     fanOut = new FanOutRetrieval({
       options: o.retrieval,
