@@ -355,7 +355,7 @@ export interface SchedulerOptions {
    * record payloads (`data` bytes, at any level). Record metadata such as sequence numbers and shard ids may appear.
    * @defaultValue a built-in logger writing warnings and errors to stderr, one line each (see `logLevel`)
    */
-  logger?: Logger | false;
+  logger?: Logger | Pick<Logger, 'debug' | 'info' | 'warn' | 'error'> | false;
   /**
    * Level of the built-in stderr logger (only when no `logger` is given): `'debug'`, `'info'`, `'warn'`, `'error'`
    * or `'silent'`. The environment variable `TS_KCL_LOG_LEVEL`, when set, wins (operators change it without a deploy).

@@ -30,10 +30,10 @@ function configError(fn: () => unknown): ConfigError {
 function stderrOf(fn: () => void): string {
   const original = process.stderr.write.bind(process.stderr);
   let out = '';
-  process.stderr.write = ((chunk: string | Uint8Array) => {
+  process.stderr.write = (chunk: string | Uint8Array) => {
     out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
     return true;
-  }) as typeof process.stderr.write;
+  };
   try {
     fn();
   } finally {
@@ -54,13 +54,13 @@ describe('logger: visible by default, console accepted, silenceable', () => {
     });
     const lines = out.trimEnd().split('\n');
     assert.equal(lines.length, 2, out);
-    assert.match(lines[0]!, /^\S+Z WARN  processor processRecords failed on shardId-000000000001; retrying in 200 ms \{"shardId":"shardId-000000000001","attempts":1\}$/);
+    assert.match(lines[0]!, /^\S+Z WARN {2}processor processRecords failed on shardId-000000000001; retrying in 200 ms \{"shardId":"shardId-000000000001","attempts":1\}$/);
     assert.match(lines[1]!, /^\S+Z ERROR processor processRecords failed 2 times in a row \{"shardId":"shardId-000000000001","err":"Error: boom"\}$/);
   });
 
   it("logLevel and TS_KCL_LOG_LEVEL set the level (the variable wins); 'silent' and logger: false say nothing", () => {
     const info = stderrOf(() => resolveLogger(undefined, 'info', {}).info({}, 'worker started'));
-    assert.match(info, /INFO  worker started/);
+    assert.match(info, /INFO {2}worker started/);
     const fromEnv = stderrOf(() => resolveLogger(undefined, 'info', { TS_KCL_LOG_LEVEL: 'error' }).warn({}, 'x'));
     assert.equal(fromEnv, '');
     assert.equal(resolveLogger(undefined, 'silent', {}), silentLogger);
