@@ -119,6 +119,36 @@ describe('first hour on kinesalite + dynalite', () => {
     assert.ok(datums.some((d) => d.name === 'ProcessingErrors' && d.dimensions.ShardId === shard && d.value === 1));
   });
 
+  it('a processorFactory that throws costs only that shard, for a while: the lease is released and retaken', async () => {
+    const lines: Line[] = [];
+    const log = new DeliveryLog();
+    const failedOnce = new Set<string>();
+    const events: { shardId: string; phase: string }[] = [];
+    const scheduler = new Scheduler({
+      ...common(),
+      applicationName: uniqueName('factorythrows'),
+      endpoints: endpoints(),
+      logger: capturing(lines),
+      processorFactory: (ctx) => {
+        if (!failedOnce.has(ctx.shardId)) {
+          failedOnce.add(ctx.shardId);
+          throw new Error('connection pool not ready');
+        }
+        return log.factory('w')(ctx);
+      },
+    });
+    scheduler.on('processingError', ({ shardId, phase }) => events.push({ shardId, phase }));
+    await scheduler.start();
+    try {
+      await waitFor(() => log.uniqueKeys().size === 20, 20_000, 'all 20 records after the retake');
+    } finally {
+      await scheduler.shutdown();
+    }
+    assert.deepEqual(events.map((e) => e.phase).sort(), ['processorFactory', 'processorFactory']);
+    const errors = lines.filter((l) => l.level === 'error').map((l) => l.msg).sort();
+    assert.deepEqual(errors, [...failedOnce].sort().map((s) => `processorFactory threw for ${s}; releasing the shard`));
+  });
+
   it("AWS_ENDPOINT_URL_KINESIS / _DYNAMODB work like endpoints (HTTP/1.1: kinesalite rejects the SDK's HTTP/2)", async () => {
     const saved = { ...process.env };
     process.env.AWS_ENDPOINT_URL_KINESIS = kinesis.endpoint;
