@@ -17,4 +17,4 @@ const processor = (): ShardRecordProcessor => ({
 
 const scheduler = new Scheduler({ applicationName: 'orders-app', streamName: 'orders', processorFactory: processor });
 await scheduler.start();
-process.on('SIGTERM', () => void scheduler.startGracefulShutdown().then(() => process.exit(0)));
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => void scheduler.startGracefulShutdown().then(() => process.exit(0)));

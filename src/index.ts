@@ -61,3 +61,6 @@ export {
   TimeoutError,
 } from './errors.js';
 export type { Logger } from './util/logger.js';
+export { createKinesisClient, type AppKinesisClientOptions } from './aws/app-clients.js';
+/** The endpoints the SDK's `AWS_ENDPOINT_URL*` variables name (what `endpoints` falls back to). */
+export { endpointsFromEnv } from './aws/endpoint-env.js';

@@ -3,6 +3,7 @@ import { KinesisClient, type KinesisClientConfig } from '@aws-sdk/client-kinesis
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { withoutNodeVersionWarning } from './sdk-node-warning.js';
 
 /** Static credentials; when absent the SDK's default provider chain is used. */
 export interface StaticCredentials {
@@ -67,14 +68,14 @@ function common(settings: ClientSettings): Record<string, unknown> {
 }
 
 export function createKinesisClient(settings: ClientSettings): KinesisClient {
-  return new KinesisClient({
+  return withoutNodeVersionWarning(() => new KinesisClient({
     ...common(settings),
     ...(settings.requestHandler
       ? { requestHandler: settings.requestHandler }
       : settings.endpoint
         ? { requestHandler: http1Handler(settings.maxSockets) }
         : {}),
-  });
+  }));
 }
 
 /**
@@ -82,20 +83,23 @@ export function createKinesisClient(settings: ClientSettings): KinesisClient {
  * client of enhanced fan-out when the application injected its own client.
  */
 export function deriveKinesisClient(base: KinesisClient, requestHandler: KinesisRequestHandler): KinesisClient {
-  return new KinesisClient({
+  return withoutNodeVersionWarning(() => new KinesisClient({
     region: base.config.region,
     credentials: base.config.credentials,
     ...(base.config.endpoint ? { endpoint: base.config.endpoint } : {}),
     maxAttempts: 2,
     requestHandler,
-  });
+  }));
 }
 
 export function createDynamoDbClient(settings: ClientSettings): DynamoDBClient {
-  return new DynamoDBClient({
-    ...common(settings),
-    requestHandler: http1Handler(settings.maxSockets, { requestTimeoutMillis: DYNAMODB_REQUEST_TIMEOUT_MILLIS }),
-  });
+  return withoutNodeVersionWarning(
+    () =>
+      new DynamoDBClient({
+        ...common(settings),
+        requestHandler: http1Handler(settings.maxSockets, { requestTimeoutMillis: DYNAMODB_REQUEST_TIMEOUT_MILLIS }),
+      }),
+  );
 }
 
 export type { KinesisClient, DynamoDBClient };

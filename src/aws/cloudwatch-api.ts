@@ -1,6 +1,7 @@
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum as SdkMetricDatum, type StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { http1Handler, type ClientSettings } from './clients.js';
 import { mapAwsError } from './map-error.js';
+import { withoutNodeVersionWarning } from './sdk-node-warning.js';
 
 /** One CloudWatch datum as a statistic set (what a buffered publisher sends), in SDK-free types. */
 export interface CloudWatchDatum {
@@ -15,21 +16,16 @@ export interface CloudWatchDatum {
   maximum: number;
 }
 
-/**
- * PutMetricData limits (CloudWatch API reference, as of 2025): at most 1000 datums per call and 1 MB per request
- * (the SDK gzips larger bodies), 30 dimensions per datum, values within ±2^360.
- */
-export const PUT_METRIC_DATA_MAX_DATUMS = 1000;
-export const PUT_METRIC_DATA_MAX_BYTES = 1_000_000;
+export { PUT_METRIC_DATA_MAX_BYTES, PUT_METRIC_DATA_MAX_DATUMS } from './cloudwatch-limits.js';
 
 /** Creates a CloudWatch client; with an `endpoint` (a local endpoint in tests) it uses HTTP/1.1 keep-alive. */
 export function createCloudWatchClient(settings: ClientSettings): CloudWatchClient {
-  return new CloudWatchClient({
+  return withoutNodeVersionWarning(() => new CloudWatchClient({
     region: settings.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(settings.endpoint ? { endpoint: settings.endpoint, requestHandler: http1Handler(8) } : {}),
     ...(settings.credentials ? { credentials: settings.credentials } : {}),
     maxAttempts: 2,
-  });
+  }));
 }
 
 /**

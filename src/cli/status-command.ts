@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { LeaseTableInspector, type LeaseTableInspectorOptions, type LeaseTableStatus } from '../index.js';
+import { endpointsFromEnv } from '../index.js';
 import { formatStatus } from './status-format.js';
 
 interface StatusOptions {
@@ -36,8 +37,8 @@ export function statusCommand(): Command {
     .option('-s, --stream <name-or-arn>', 'the stream, to measure each shard’s lag')
     .option('--no-lag', 'do not call Kinesis (lease table only)')
     .option('--region <region>', 'AWS region (default: AWS_REGION, else us-east-1)')
-    .option('--dynamodb-endpoint <url>', 'DynamoDB endpoint (local emulators, VPC endpoints)')
-    .option('--kinesis-endpoint <url>', 'Kinesis endpoint')
+    .option('--dynamodb-endpoint <url>', 'DynamoDB endpoint (local emulators, VPC endpoints; default: AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL)')
+    .option('--kinesis-endpoint <url>', 'Kinesis endpoint (default: AWS_ENDPOINT_URL_KINESIS, else AWS_ENDPOINT_URL)')
     .option('--json', 'print JSON (one document per refresh with --watch)')
     .option('--wide', 'full sequence numbers')
     .option('-w, --watch [seconds]', 'refresh every N seconds (default 5) until interrupted', seconds)
@@ -52,38 +53,57 @@ async function runStatus(tableName: string, o: StatusOptions): Promise<number> {
   const config: LeaseTableInspectorOptions = { tableName, lag: o.lag };
   if (o.region !== undefined) config.region = o.region;
   if (o.stream !== undefined) config.stream = o.stream.startsWith('arn:') ? { streamArn: o.stream } : { streamName: o.stream };
-  if (o.dynamodbEndpoint !== undefined || o.kinesisEndpoint !== undefined) {
-    config.endpoints = {
-      ...(o.dynamodbEndpoint !== undefined ? { dynamodb: o.dynamodbEndpoint } : {}),
-      ...(o.kinesisEndpoint !== undefined ? { kinesis: o.kinesisEndpoint } : {}),
-    };
+  let fromEnv: { dynamodb?: string; kinesis?: string };
+  try {
+    fromEnv = endpointsFromEnv();
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}
+`);
+    return 1;
+  }
+  const dynamodb = o.dynamodbEndpoint ?? fromEnv.dynamodb;
+  const kinesis = o.kinesisEndpoint ?? fromEnv.kinesis;
+  if (dynamodb !== undefined || kinesis !== undefined) {
+    config.endpoints = { ...(dynamodb !== undefined ? { dynamodb } : {}), ...(kinesis !== undefined ? { kinesis } : {}) };
   }
   if (o.stream === undefined) config.lag = false;
+  const where: Where = { tableName, stream: o.stream, endpoints: config.endpoints ?? {}, region: config.region };
   const inspector = new LeaseTableInspector(config);
   try {
+    // A misspelt stream, a missing table or missing credentials: one line and a non-zero exit, not a table of
+    // per-row errors (nor, with --watch, a loop of error frames).
+    try {
+      if (config.lag !== false) await inspector.checkStream();
+    } catch (error) {
+      process.stderr.write(`error: ${describe(error, where, 'stream')}\n`);
+      return 1;
+    }
     if (o.watch === undefined) {
       const status = await inspector.read();
       process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, { wide: o.wide ?? false }));
       return 0;
     }
-    await watch(inspector, tableName, o, o.watch === true ? 5 : o.watch);
-    return 0;
+    return await watch(inspector, where, o, o.watch === true ? 5 : o.watch);
   } catch (error) {
-    process.stderr.write(`error: ${describe(error, tableName)}\n`);
+    process.stderr.write(`error: ${describe(error, where, 'table')}\n`);
     return 1;
   } finally {
     inspector.close();
   }
 }
 
-/** Refreshes until SIGINT/SIGTERM; tracks when each lease counter was last seen moving. */
-async function watch(inspector: LeaseTableInspector, tableName: string, o: StatusOptions, intervalSeconds: number): Promise<void> {
+/**
+ * Refreshes until SIGINT/SIGTERM; tracks when each lease counter was last seen moving. The first read must work
+ * (else: exit 1 with one line); later failures are shown as a frame and retried at the next refresh.
+ */
+async function watch(inspector: LeaseTableInspector, where: Where, o: StatusOptions, intervalSeconds: number): Promise<number> {
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const seen = new Map<string, { counter: number; since: number; moved: boolean }>();
   const tty = process.stdout.isTTY;
+  let first = true;
   try {
     while (!stop.signal.aborted) {
       let frame: string;
@@ -92,8 +112,10 @@ async function watch(inspector: LeaseTableInspector, tableName: string, o: Statu
         const moved = track(seen, status, Date.now());
         frame = o.json ? `${JSON.stringify(status)}\n` : formatStatus(status, { wide: o.wide ?? false, sinceCounterMoved: moved });
       } catch (error) {
-        frame = `error: ${describe(error, tableName)}\n`;
+        if (first) throw error;
+        frame = `error: ${describe(error, where, 'table')}\n`;
       }
+      first = false;
       process.stdout.write(tty && !o.json ? `\x1b[H\x1b[2J${frame}` : o.json ? frame : `${frame}\n`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, intervalSeconds * 1000);
@@ -107,6 +129,7 @@ async function watch(inspector: LeaseTableInspector, tableName: string, o: Statu
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  return 0;
 }
 
 function track(seen: Map<string, { counter: number; since: number; moved: boolean }>, status: LeaseTableStatus, now: number): Map<string, { millis: number; atLeast: boolean }> {
@@ -127,8 +150,34 @@ function track(seen: Map<string, { counter: number; since: number; moved: boolea
   return out;
 }
 
-function describe(error: unknown, tableName: string): string {
-  const name = (error as { code?: unknown }).code;
-  if (name === 'KCL_RESOURCE_NOT_FOUND') return `lease table ${tableName} not found (${(error as Error).message})`;
+interface Where {
+  tableName: string;
+  stream: string | undefined;
+  endpoints: { dynamodb?: string; kinesis?: string };
+  region: string | undefined;
+}
+
+/** One line for the usual first-run mistakes; anything else as its message. */
+function describe(error: unknown, where: Where, looking: 'table' | 'stream'): string {
+  const region = where.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const at = (endpoint: string | undefined): string => (endpoint ? `at ${endpoint}` : `in ${region}`);
+  if (causes(error).some((e) => e.name === 'CredentialsProviderError')) {
+    const local = Object.values(where.endpoints).some((e) => e !== undefined);
+    return (
+      'no AWS credentials found (environment, shared config, SSO, instance role)' +
+      (local ? '; local emulators accept any: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local ts-kcl status …' : '; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY')
+    );
+  }
+  if ((error as { code?: unknown }).code === 'KCL_RESOURCE_NOT_FOUND') {
+    return looking === 'stream'
+      ? `stream ${where.stream} not found ${at(where.endpoints.kinesis)} (check --stream)`
+      : `lease table ${where.tableName} not found ${at(where.endpoints.dynamodb)} (the table is named after the application unless --table says otherwise)`;
+  }
   return error instanceof Error ? error.message : String(error);
+}
+
+function causes(error: unknown): { name?: unknown }[] {
+  const out: { name?: unknown }[] = [];
+  for (let e = error; typeof e === 'object' && e !== null && out.length < 5; e = (e as { cause?: unknown }).cause) out.push(e);
+  return out;
 }

@@ -1,5 +1,4 @@
 import { systemClock } from '../util/clock.js';
-import { silentLogger } from '../util/logger.js';
 import type { HttpOptions, MetricsOptions } from './observability-options.js';
 import type { TimeoutOptions } from './timeout-options.js';
 import type {
@@ -47,7 +46,8 @@ export const SCHEDULER_DEFAULTS = {
   parentShardPollIntervalMillis: 10_000,
   onProcessingError: 'retry',
   callProcessRecordsEvenForEmptyRecordList: false,
-  logger: silentLogger,
+  logger: undefined,
+  logLevel: 'warn',
   metrics: { backend: 'none' },
   http: undefined,
   clock: systemClock,

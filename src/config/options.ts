@@ -205,11 +205,11 @@ export interface LeaseOptions {
 
 /** AWS endpoints, for local emulators or VPC endpoints. */
 export interface EndpointOptions {
-  /** @defaultValue undefined (the regional endpoint) */
+  /** @defaultValue `AWS_ENDPOINT_URL_KINESIS`, else `AWS_ENDPOINT_URL`, else the regional endpoint */
   kinesis?: string;
-  /** @defaultValue undefined (the regional endpoint) */
+  /** @defaultValue `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`, else the regional endpoint */
   dynamodb?: string;
-  /** @defaultValue undefined (the regional endpoint) */
+  /** @defaultValue `AWS_ENDPOINT_URL_CLOUDWATCH`, else `AWS_ENDPOINT_URL`, else the regional endpoint */
   cloudwatch?: string;
 }
 
@@ -304,8 +304,10 @@ export interface SchedulerOptions {
    */
   cloudWatchClient?: CloudWatchClient;
   /**
-   * Endpoint overrides.
-   * @defaultValue {}
+   * Endpoint overrides. The AWS SDK's variables `AWS_ENDPOINT_URL_KINESIS`, `AWS_ENDPOINT_URL_DYNAMODB`,
+   * `AWS_ENDPOINT_URL_CLOUDWATCH` and `AWS_ENDPOINT_URL` fill in what is not given here (unless
+   * `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`) and behave the same, HTTP/1.1 for emulators included.
+   * @defaultValue {} (plus the environment variables above)
    */
   endpoints?: EndpointOptions;
   /**
@@ -347,7 +349,8 @@ export interface SchedulerOptions {
    */
   callProcessRecordsEvenForEmptyRecordList?: boolean;
   /**
-   * Logger: pino, or anything with pino's `debug/info/warn/error(obj, msg)` and `child(bindings)`.
+   * Logger: pino, or anything with pino's `debug/info/warn/error(obj, msg)` and `child(bindings)`; `console` and
+   * other loggers without `child()` are accepted too (called as `(message, fields)`); `false` silences the library.
    *
    * What ts-kcl logs: `info` for the worker's life (started, stopped), lease moves (steals, losses, handoffs) and
    * lease-table changes (leases created and deleted); `warn` for failures it retries (renewals, fetches, processor errors under a retry policy, CloudWatch
@@ -357,9 +360,15 @@ export interface SchedulerOptions {
    *
    * What it never logs: credentials (access key, secret, session token — not even inside an AWS SDK error) and
    * record payloads (`data` bytes, at any level). Record metadata such as sequence numbers and shard ids may appear.
-   * @defaultValue a silent logger (the library says nothing unless given one)
+   * @defaultValue a built-in logger writing warnings and errors to stderr, one line each (see `logLevel`)
    */
-  logger?: Logger;
+  logger?: Logger | Pick<Logger, 'debug' | 'info' | 'warn' | 'error'> | false;
+  /**
+   * Level of the built-in stderr logger (only when no `logger` is given): `'debug'`, `'info'`, `'warn'`, `'error'`
+   * or `'silent'`. The environment variable `TS_KCL_LOG_LEVEL`, when set, wins (operators change it without a deploy).
+   * @defaultValue 'warn'
+   */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /**
    * Metrics backend and level.
    * @defaultValue { backend: 'none' }

@@ -4,6 +4,8 @@ import type { KinesisRequestHandler, StaticCredentials } from '../aws/clients.js
 import { ConfigError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import { endpointsFromEnv } from '../aws/endpoint-env.js';
+import { resolveLogger } from './resolve-logger.js';
 import type { ShardRecordProcessorFactory } from '../processor/types.js';
 import {
   ENDPOINT_DEFAULTS,
@@ -247,7 +249,8 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
   }
 
   const ep = objectAt(o.endpoints, 'endpoints', ENDPOINT_KEYS);
-  const endpoints: EndpointOptions = {};
+  // The SDK's AWS_ENDPOINT_URL_* variables fill in what `endpoints` leaves out.
+  const endpoints: EndpointOptions = endpointsFromEnv();
   for (const k of ENDPOINT_KEYS) {
     const v = endpoint(ep[k], `endpoints.${k}`);
     if (v !== undefined) endpoints[k] = v;
@@ -259,10 +262,7 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
   }
   const leases = resolveLeases(o.leases, applicationName);
 
-  const logger = o.logger ?? SCHEDULER_DEFAULTS.logger;
-  for (const m of ['debug', 'info', 'warn', 'error', 'child'] as const) {
-    if (typeof (logger as Bag)[m] !== 'function') throw new ConfigError('logger', `expected a pino-compatible logger with ${m}()`);
-  }
+  const logger = resolveLogger(o.logger, o.logLevel);
   const clock = o.clock ?? SCHEDULER_DEFAULTS.clock;
   if (typeof (clock as Bag).now !== 'function' || typeof (clock as Bag).sleep !== 'function') {
     throw new ConfigError('clock', 'expected an object with now() and sleep()');
@@ -290,7 +290,7 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
     parentShardPollIntervalMillis: int(o.parentShardPollIntervalMillis, 'parentShardPollIntervalMillis', SCHEDULER_DEFAULTS.parentShardPollIntervalMillis, 10),
     onProcessingError: oneOf(o.onProcessingError, 'onProcessingError', ['retry', 'skip', 'release'], SCHEDULER_DEFAULTS.onProcessingError),
     callProcessRecordsEvenForEmptyRecordList: bool(o.callProcessRecordsEvenForEmptyRecordList, 'callProcessRecordsEvenForEmptyRecordList', SCHEDULER_DEFAULTS.callProcessRecordsEvenForEmptyRecordList),
-    logger: logger as Logger,
+    logger,
     clock: clock as Clock,
     metrics: resolveMetrics(o.metrics, applicationName),
     http: resolveHttp(o.http, leases.renewIntervalMillis),

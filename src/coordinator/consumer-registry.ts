@@ -17,8 +17,11 @@ interface RunningConsumer {
 
 export interface ConsumerRegistryOptions {
   coordinator: LeaseCoordinator;
-  /** Builds the consumer of a lease just acquired; `undefined` when its stream is no longer consumed. */
-  build(lease: Lease, token: string): { consumer: ShardConsumer; stream: StreamContext } | undefined;
+  /**
+   * Builds the consumer of a lease just acquired; `undefined` when its stream is no longer consumed, `null` when no
+   * processor could be made (the builder already gave the lease back).
+   */
+  build(lease: Lease, token: string): { consumer: ShardConsumer; stream: StreamContext } | undefined | null;
   /** Where `shardConsumerStopped`, `handoffRequested` and `handoffCompleted` are emitted. */
   events: EventEmitter<SchedulerEvents>;
   gracefulHandoffTimeoutMillis: number;
@@ -54,6 +57,7 @@ export class ConsumerRegistry {
     const key = lease.leaseKey;
     this.running.get(key)?.consumer.leaseLost(); // re-acquired under a new token: the old run must end
     const built = this.o.build(lease, token);
+    if (built === null) return;
     if (built === undefined) {
       // Its stream was removed between the taker's scan and now.
       void this.o.coordinator.release(key, token).catch((error: unknown) => this.o.onTaskError('release', error));

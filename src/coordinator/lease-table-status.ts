@@ -106,6 +106,14 @@ export class LeaseTableInspector {
     return { tableName: this.options.tableName, readAt: new Date().toISOString(), leases: statuses, workers, malformed: malformed.length };
   }
 
+  /**
+   * Checks that `stream` exists (one DescribeStreamSummary), so that a misspelt name is one clear error instead of
+   * a failed lag measurement in every row. Rejects with `ResourceNotFoundError` when it does not.
+   */
+  async checkStream(): Promise<void> {
+    if (this.kinesis !== undefined && this.options.stream !== undefined) await this.kinesis.describeStreamSummary(this.options.stream);
+  }
+
   /** Releases the clients this inspector created. */
   close(): void {
     for (const c of this.owned.splice(0)) c.destroy();

@@ -6,7 +6,7 @@ import type { ProcessorPhase, ShutdownReason } from '../lifecycle/shard-consumer
  * The background work a `taskError` names: lease renewal and taking, shard sync, finished-lease cleanup, stream
  * tracking (multi-stream), and releasing a lease whose stream was removed.
  */
-export type SchedulerTask = LeaseTask | 'shard-sync' | 'lease-cleanup' | 'stream-tracker' | 'release';
+export type SchedulerTask = LeaseTask | 'shard-sync' | 'lease-cleanup' | 'stream-tracker' | 'release' | 'processorFactory';
 
 /**
  * Typed events of the `Scheduler` (`scheduler.on('leaseAcquired', (e) => ...)`). Listeners must not
@@ -52,8 +52,12 @@ export interface SchedulerEvents {
   shardConsumerStopped: [{ leaseKey: string; shardId: string; reason: ShutdownReason; recordsDelivered: number }];
   /** The shard was read to its end (split or merge); children's leases exist; the processor's `shardEnded` follows. */
   shardEnded: [{ leaseKey: string; shardId: string; childShardIds: string[] }];
-  /** The processor threw; what happens next follows `onProcessingError`. */
-  processingError: [{ shardId: string; phase: ProcessorPhase; attempt: number; error: unknown }];
+  /**
+   * The processor threw; what happens next follows `onProcessingError`. `attempt` counts from 0, `attempts` from 1
+   * (consecutive failures of this call, as in the log line: the first is logged at `warn`, the next ones at `error`).
+   * Also counted in the `ProcessingErrors` metric and gauged in `ConsecutiveProcessingFailures` (`ProcessTask`, `ShardId`).
+   */
+  processingError: [{ shardId: string; phase: ProcessorPhase | 'processorFactory'; attempt: number; attempts: number; error: unknown }];
   /** A background task (renewal, taking, shard sync) failed; it is retried on its next round. */
   taskError: [{ task: SchedulerTask; error: unknown }];
   /** The worker stopped (`shutdown()` or `startGracefulShutdown()` finished); metrics were flushed. */

@@ -194,6 +194,12 @@ export class SchedulerObservability {
       this.workerScope.renew.gauge('CurrentLeases', this.held.size);
       this.metrics.forgetShard(shardId);
     });
+    s.on('processingError', ({ shardId, attempts }) => {
+      if (!this.metrics.enabled) return;
+      const scope = this.metrics.scope({ Operation: 'ProcessTask', ShardId: shardId });
+      scope.count('ProcessingErrors', 1);
+      scope.gauge('ConsecutiveProcessingFailures', attempts);
+    });
     s.on('taskError', ({ task }) => {
       if (task === 'take-leases') this.workerScope.take.outcome('Success', false);
     });

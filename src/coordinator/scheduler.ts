@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { SchedulerOptions } from '../config/options.js';
 import { resolveOptions, type ResolvedOptions } from '../config/resolve-options.js';
-import { InvalidStateError } from '../errors.js';
+import { InvalidStateError, type ConfigError } from '../errors.js';
 import { isFinished, shardIdOf, type Lease } from '../leases/lease.js';
 import { parseLeaseKey } from '../leases/lease-key.js';
 import { LeaseCoordinator } from '../leases/lease-coordinator.js';
 import { streamIdentifierOfLease } from '../leases/multi-stream.js';
+import { checkProcessorShape } from '../lifecycle/processor-shape.js';
+import type { ShardRecordProcessor } from '../processor/types.js';
 import { PeriodicTask } from '../util/periodic-task.js';
 import { retry } from '../util/retry.js';
 import { ConsumerRegistry } from './consumer-registry.js';
@@ -44,6 +46,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Resolves when the stop sequence begins: a graceful shutdown stops waiting for its shards then. */
   private readonly stopBegun: Promise<false>;
   private markStopBegun: () => void = () => undefined;
+  /** A processor of the wrong shape: the worker stops (start() rejects with it when it comes up during start()). */
+  private fatalError: ConfigError | undefined;
+  private startReturned = false;
 
   /**
    * @param parts internal: where the AWS-facing parts come from (unit tests pass in-memory ones); not public API.
@@ -147,6 +152,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       store,
       observability: this.observability,
       streamOf: (lease) => this.streamOf(lease),
+      createProcessor: (shardId, streamName, leaseKey, token) => this.createProcessor(shardId, streamName, leaseKey, token),
       multiStream: o.streams !== undefined,
       events: this,
     });
@@ -178,6 +184,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     coordinator.on('error', ({ task, error }) => this.taskError(task, error));
 
     await coordinator.runTaker().catch((error: unknown) => this.taskError('take-leases', error));
+    if (this.fatalError) {
+      await this.stop(false);
+      throw this.fatalError;
+    }
+    this.startReturned = true;
     coordinator.start();
     this.shardSyncTask.start(false);
     if (o.leases.cleanupLeasesUponShardCompletion) this.cleanupTask.start(false);
@@ -219,6 +230,40 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const r = this.options.retrieval;
     if (r.mode === 'fanout' && r.requestHandler !== undefined) this.retired.push(context);
     else await context.fanOut?.shutdown();
+  }
+
+  /**
+   * Calls `processorFactory` and checks the processor's shape. A wrong shape is a programming error that every shard
+   * would hit: it is reported once (`taskError` with task `processorFactory`, an error log line) and the worker stops
+   * — `start()` rejects with the `ConfigError` when the first processor is made during `start()`, as it is whenever
+   * a lease is free then. A factory that throws costs only that shard: its lease is released and retaken with backoff.
+   */
+  private createProcessor(shardId: string, streamName: string, leaseKey: string, token: string): ShardRecordProcessor | undefined {
+    const coordinator = this.coordinator!;
+    const release = (backOff: boolean): void => {
+      void coordinator.release(leaseKey, token, { backOff }).catch((error: unknown) => this.taskError('release', error));
+    };
+    let made: unknown;
+    try {
+      made = this.options.processorFactory({ shardId, streamName });
+    } catch (error) {
+      this.emit('processingError', { shardId, phase: 'processorFactory', attempt: 0, attempts: 1, error });
+      this.options.logger.error({ err: error, shardId }, `processorFactory threw for ${shardId}; releasing the shard`);
+      release(true);
+      return undefined;
+    }
+    try {
+      return checkProcessorShape(made);
+    } catch (error) {
+      release(false);
+      if (this.fatalError !== undefined) return undefined;
+      this.fatalError = error as ConfigError;
+      this.options.logger.error({ err: error }, `${(error as Error).message}; stopping the worker`);
+      this.taskError('processorFactory', error);
+      // During start(), start() itself stops the worker and rejects; later, the worker stops on its own.
+      if (this.startReturned) void this.stop(false);
+      return undefined;
+    }
   }
 
   /** Deletes the finished leases this worker holds once their children have started (Java's cleanup manager). */

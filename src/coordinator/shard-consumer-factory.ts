@@ -6,7 +6,7 @@ import { siblingLeaseKey } from '../leases/lease-key.js';
 import type { LeaseCoordinator } from '../leases/lease-coordinator.js';
 import type { LeaseStore } from '../leases/lease-store.js';
 import { ShardConsumer, type RecordsSource } from '../lifecycle/shard-consumer.js';
-import type { ChildShardInfo } from '../processor/types.js';
+import type { ChildShardInfo, ShardRecordProcessor } from '../processor/types.js';
 import { PollingFetcher } from '../retrieval/polling-fetcher.js';
 import type { Logger } from '../util/logger.js';
 import type { SchedulerEvents } from './scheduler-events.js';
@@ -23,6 +23,8 @@ export interface ShardConsumerFactoryDeps {
   observability: SchedulerObservability;
   /** The stream a lease belongs to, while that stream is consumed. */
   streamOf(lease: Lease): StreamContext | undefined;
+  /** The lease's processor (checked); `undefined` when none could be made (the lease was given back). */
+  createProcessor(shardId: string, streamName: string, leaseKey: string, token: string): ShardRecordProcessor | undefined;
   /** Multi-stream: log lines name the stream too. */
   multiStream: boolean;
   /** Where `shardEnded` and `processingError` are emitted. */
@@ -37,18 +39,20 @@ export interface ShardConsumerFactoryDeps {
 export class ShardConsumerFactory {
   constructor(private readonly deps: ShardConsumerFactoryDeps) {}
 
-  /** `undefined` when the lease's stream is not consumed any more. */
-  build(lease: Lease, token: string): { consumer: ShardConsumer; stream: StreamContext } | undefined {
+  /** `undefined` when the lease's stream is not consumed any more; `null` when no processor could be made (the lease was already given back). */
+  build(lease: Lease, token: string): { consumer: ShardConsumer; stream: StreamContext } | undefined | null {
     const { options: o, coordinator, events } = this.deps;
     const stream = this.deps.streamOf(lease);
     if (stream === undefined) return undefined;
     const shardId = shardIdOf(lease);
     const logger = o.logger.child(this.deps.multiStream ? { stream: stream.streamName, shardId } : { shardId });
+    const processor = this.deps.createProcessor(shardId, stream.streamName, lease.leaseKey, token);
+    if (processor === undefined) return null;
     const consumer = new ShardConsumer({
       shardId,
       streamName: stream.streamName,
       lease,
-      processor: this.deps.observability.instrumentProcessor(o.processorFactory({ shardId, streamName: stream.streamName }), shardId),
+      processor: this.deps.observability.instrumentProcessor(processor, shardId),
       onProcessingError: o.onProcessingError,
       callProcessRecordsEvenForEmptyRecordList: o.callProcessRecordsEvenForEmptyRecordList,
       parentShardPollIntervalMillis: o.parentShardPollIntervalMillis,
@@ -59,7 +63,7 @@ export class ShardConsumerFactory {
         writeCheckpoint: coordinator.checkpointWriter(lease.leaseKey, token),
         createSource: (checkpoint) => this.createSource(stream, lease, checkpoint, logger),
         onShardEnd: (children) => this.onShardEnd(stream, lease.leaseKey, children),
-        onProcessingError: (error, info) => events.emit('processingError', { shardId, ...info, error }),
+        onProcessingError: (error, info) => events.emit('processingError', { shardId, ...info, attempts: info.attempt + 1, error }),
       },
     });
     return { consumer, stream };

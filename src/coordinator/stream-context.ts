@@ -5,7 +5,7 @@ import type { ResolvedOptions } from '../config/resolve-options.js';
 import { InvalidStateError, ResourceNotFoundError } from '../errors.js';
 import type { LeaseStore } from '../leases/lease-store.js';
 import { filteredLeaseStore, isMultiStreamLease, serializeStreamIdentifier, streamIdentifierOf, streamIdentifierOfLease } from '../leases/multi-stream.js';
-import { FanOutRetrieval } from '../retrieval/fanout-retrieval.js';
+import type { FanOutRetrieval } from '../retrieval/fanout-retrieval.js';
 import { ShardStateCache } from '../retrieval/shard-state-cache.js';
 import { LeaseCleaner } from '../leases/lease-cleaner.js';
 import { ShardEndHandler } from '../leases/shard-end.js';
@@ -77,6 +77,8 @@ export async function createStreamContext(
   let fanOut: FanOutRetrieval | undefined;
   if (o.retrieval.mode === 'fanout') {
     if (deps.kinesisClient === undefined) throw new InvalidStateError('enhanced fan-out needs a Kinesis client');
+    // Loaded only in fan-out mode (the subscriber, HTTP/2 handler and consumer registration are not needed otherwise).
+    const { FanOutRetrieval } = await import('../retrieval/fanout-retrieval.js');
     // Registers (or finds) the stream consumer and waits until it is ACTIVE; retries inside.
     fanOut = new FanOutRetrieval({
       options: o.retrieval,

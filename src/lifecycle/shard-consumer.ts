@@ -277,7 +277,11 @@ export class ShardConsumer {
           return false;
         }
         const delay = backoffDelay(attempt, { baseMillis: this.o.retryBaseMillis ?? 200, maxMillis: this.o.retryMaxMillis ?? 30_000 });
-        this.o.logger.warn({ err: error, phase, attempt, delay }, 'processor failed; retrying');
+        // The first failure may be transient (warn); a repeated one needs a person (error), with the count and shard.
+        const attempts = attempt + 1;
+        const line = { err: error, phase, attempts, shardId: this.o.shardId, delay };
+        if (attempts === 1) this.o.logger.warn(line, `processor ${phase} failed on ${this.o.shardId}; retrying in ${delay} ms`);
+        else this.o.logger.error(line, `processor ${phase} failed ${attempts} times in a row on ${this.o.shardId}; retrying in ${delay} ms`);
         // A graceful shutdown request does not interrupt redelivery: the batch is not checkpointed yet.
         try {
           await this.o.clock.sleep(delay, this.controller.signal);

@@ -1,9 +1,5 @@
-import {
-  PUT_METRIC_DATA_MAX_BYTES,
-  PUT_METRIC_DATA_MAX_DATUMS,
-  type CloudWatchApi,
-  type CloudWatchDatum,
-} from '../aws/cloudwatch-api.js';
+import type { CloudWatchApi, CloudWatchDatum } from '../aws/cloudwatch-api.js';
+import { PUT_METRIC_DATA_MAX_BYTES, PUT_METRIC_DATA_MAX_DATUMS } from '../aws/cloudwatch-limits.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { MetricDatum, MetricsSink } from './metrics-sink.js';
 

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { CloudWatchApi, createCloudWatchClient, type CloudWatchClient } from '../aws/cloudwatch-api.js';
+import type { CloudWatchApi, CloudWatchClient } from '../aws/cloudwatch-api.js';
 import type { StaticCredentials } from '../aws/clients.js';
 import type { Logger } from '../util/logger.js';
 import { CloudWatchMetrics } from './cloudwatch-metrics.js';
@@ -40,15 +40,21 @@ export function createMetricsSink(m: MetricsSinkSettings, context: MetricsSinkCo
     case 'prometheus':
       return new PrometheusMetrics(m.registry ? { registry: m.registry } : {});
     case 'cloudwatch': {
-      const client =
-        context.cloudWatchClient ?? createCloudWatchClient({ region: context.region, credentials: context.credentials, endpoint: context.endpoint });
+      // The SDK's CloudWatch client is loaded (and built) at the first publish, not when ts-kcl is imported.
+      let built: CloudWatchClient | undefined;
+      let api: Promise<CloudWatchApi> | undefined;
+      const load = async (): Promise<CloudWatchApi> => {
+        const { CloudWatchApi, createCloudWatchClient } = await import('../aws/cloudwatch-api.js');
+        const client = context.cloudWatchClient ?? (built = createCloudWatchClient({ region: context.region, credentials: context.credentials, endpoint: context.endpoint }));
+        return new CloudWatchApi(client);
+      };
       return new CloudWatchMetrics({
-        api: new CloudWatchApi(client),
+        api: { putMetricData: async (...a: Parameters<CloudWatchApi['putMetricData']>) => (await (api ??= load())).putMetricData(...a) },
         namespace: m.namespace,
         bufferMillis: m.bufferMillis,
         maxQueueSize: m.maxQueueSize,
         logger: context.logger,
-        ...(context.cloudWatchClient ? {} : { onClose: () => client.destroy() }),
+        onClose: () => built?.destroy(),
       });
     }
   }

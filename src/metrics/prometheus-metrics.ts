@@ -1,4 +1,6 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClientModule from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MetricDatum, MetricsSink } from './metrics-sink.js';
 import { PROMETHEUS_LABEL_NAMES, prometheusLabels, prometheusName } from './prometheus-names.js';
 
@@ -18,6 +20,17 @@ export interface PrometheusMetricsOptions {
 const DEFAULT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 type AnyMetric = Counter<string> | Gauge<string> | Histogram<string>;
+type PromClient = typeof PromClientModule;
+
+let promClient: PromClient | undefined;
+/**
+ * prom-client is loaded when the first `PrometheusMetrics` is made, not when ts-kcl is imported (most workers never
+ * use it). It is a CommonJS package: `require` loads the same module instance an `import` would.
+ */
+function loadPromClient(): PromClient {
+  promClient ??= createRequire(import.meta.url)('prom-client') as PromClient;
+  return promClient;
+}
 
 /**
  * The Prometheus backend (prom-client). Metric names follow `prometheusName` (e.g. `kcl_records_processed_total`,
@@ -32,7 +45,7 @@ export class PrometheusMetrics implements MetricsSink {
   private readonly metrics = new Map<string, AnyMetric>();
 
   constructor(options: PrometheusMetricsOptions = {}) {
-    this.registry = options.registry ?? new Registry();
+    this.registry = options.registry ?? new (loadPromClient().Registry)();
     this.prefix = options.prefix ?? 'kcl_';
     this.buckets = options.buckets ?? DEFAULT_BUCKETS;
   }
@@ -59,7 +72,7 @@ export class PrometheusMetrics implements MetricsSink {
   /** Drops the last-value series (gauges) of a shard this worker no longer holds; counters keep counting. */
   forgetShard(shardId: string): void {
     for (const metric of this.metrics.values()) {
-      if (!(metric instanceof Gauge)) continue;
+      if (!(metric instanceof loadPromClient().Gauge)) continue;
       void metric.get().then((snapshot) => {
         for (const v of snapshot.values) {
           if (v.labels.shard_id === shardId) metric.remove(v.labels as Record<string, string>);
@@ -85,6 +98,7 @@ export class PrometheusMetrics implements MetricsSink {
     // A registry shared with another scheduler may already have it.
     const shared = this.registry.getSingleMetric(name) as AnyMetric | undefined;
     const registers = [this.registry];
+    const { Counter, Gauge, Histogram } = loadPromClient();
     const metric =
       shared ??
       (type === 'counter'
