@@ -63,3 +63,8 @@ export type { Logger } from './util/logger.js';
 export type { Clock } from './util/clock.js';
 export type { Lease } from './leases/lease.js';
 export type { LeaseStore } from './leases/lease-store.js';
+// Record-level processing and the failure pipeline (`recordHandler`, `processing`).
+export type { ProcessingOptions } from './config/options.js';
+export type { ProcessRecordsResult } from './processor/types.js';
+export type { RecordHandler, RecordContext, DeadLetterFunction, DeadLetterInfo, DeadLetterReason, DeadLetterStream } from './processor/record-handler-types.js';
+export { deadLetterMessage, type DeadLetterMessage } from './processing/dead-letter.js';

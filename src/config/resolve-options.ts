@@ -5,6 +5,8 @@ import { ConfigError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { ShardRecordProcessorFactory } from '../processor/types.js';
+import type { RecordHandler } from '../processor/record-handler-types.js';
+import { resolveProcessing, type ResolvedProcessing } from './resolve-processing.js';
 import { resolveHttp, resolveMetrics, type ResolvedHttp, type ResolvedMetrics } from './resolve-observability.js';
 import type {
   EndpointOptions,
@@ -76,7 +78,11 @@ export interface ResolvedOptions {
   streamArn: string | undefined;
   /** `undefined`: single stream (`streamName` / `streamArn`). */
   streams: ResolvedStreams | undefined;
-  processorFactory: ShardRecordProcessorFactory;
+  /** `undefined` when `recordHandler` is given. */
+  processorFactory: ShardRecordProcessorFactory | undefined;
+  recordHandler: RecordHandler | undefined;
+  /** `undefined`: a `processorFactory` without `processing` (batches as before). */
+  processing: ResolvedProcessing | undefined;
   workerId: string;
   region: string;
   credentials: StaticCredentials | undefined;
@@ -104,6 +110,7 @@ const TOP_KEYS = [
   'shardSyncIntervalMillis', 'parentShardPollIntervalMillis', 'onProcessingError',
   'callProcessRecordsEvenForEmptyRecordList', 'logger', 'clock', 'cloudWatchClient', 'metrics', 'http',
   'streams', 'streamTrackerIntervalMillis', 'formerStreamLeasesDeletionDelayMillis',
+  'recordHandler', 'processing',
 ] as const;
 const LEASE_KEYS = [
   'tableName', 'failoverTimeMillis', 'epsilonMillis', 'takerIntervalMillis', 'maxLeasesForWorker',
@@ -278,9 +285,7 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
   if (streams === undefined && streamName === undefined && streamArn === undefined) {
     throw new ConfigError('streamName', 'one of streamName, streamArn or streams is required');
   }
-  if (typeof o.processorFactory !== 'function') {
-    throw new ConfigError('processorFactory', `expected a function returning a ShardRecordProcessor, got ${describe(o.processorFactory)}`);
-  }
+  const processing = resolveProcessing(o);
   sdkClient(o.kinesisClient, 'kinesisClient');
   sdkClient(o.dynamoDbClient, 'dynamoDbClient');
   sdkClient(o.cloudWatchClient, 'cloudWatchClient');
@@ -325,7 +330,9 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
     streamName,
     streamArn,
     streams,
-    processorFactory: o.processorFactory as ShardRecordProcessorFactory,
+    processorFactory: o.processorFactory as ShardRecordProcessorFactory | undefined,
+    recordHandler: o.recordHandler as RecordHandler | undefined,
+    processing,
     workerId:
       str(o.workerId, 'workerId', /^[^\s]{1,256}$/, 'no whitespace, at most 256 characters') ??
       `${hostname()}:${randomUUID().slice(0, 8)}`,

@@ -12,9 +12,10 @@ import { LeaseCoordinator } from '../leases/lease-coordinator.js';
 import type { LeaseStore } from '../leases/lease-store.js';
 import { streamIdentifierOfLease } from '../leases/multi-stream.js';
 import { ShardConsumer, type RecordsSource } from '../lifecycle/shard-consumer.js';
-import type { ChildShardInfo } from '../processor/types.js';
+import type { ChildShardInfo, ShardRecordProcessorFactory } from '../processor/types.js';
 import { PollingFetcher } from '../retrieval/polling-fetcher.js';
 import { PeriodicTask } from '../util/periodic-task.js';
+import { schedulerProcessorFactory } from './processing-bridge.js';
 import { retry } from '../util/retry.js';
 import type { SchedulerEvents } from './scheduler-events.js';
 import { SchedulerObservability } from './scheduler-observability.js';
@@ -55,11 +56,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly releaseFailures = new Map<string, number>();
   private started = false;
   private stopped = false;
+  /** `processorFactory`, wrapped for `processing`, or the `recordHandler` adapter. */
+  private readonly processorFactory: ShardRecordProcessorFactory;
 
   constructor(options: SchedulerOptions) {
     super();
     this.options = resolveOptions(options);
     this.observability = new SchedulerObservability(this, this.options);
+    this.processorFactory = schedulerProcessorFactory(this, this.options, () => this.kinesisClient!, this.observability.metrics);
   }
 
   get workerId(): string {
@@ -232,7 +236,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       shardId,
       streamName: stream.streamName,
       lease,
-      processor: this.observability.instrumentProcessor(o.processorFactory({ shardId, streamName: stream.streamName }), shardId),
+      processor: this.observability.instrumentProcessor(this.processorFactory({ shardId, streamName: stream.streamName }), shardId),
       onProcessingError: o.onProcessingError,
       callProcessRecordsEvenForEmptyRecordList: o.callProcessRecordsEvenForEmptyRecordList,
       parentShardPollIntervalMillis: o.parentShardPollIntervalMillis,
