@@ -52,11 +52,14 @@ export class BatchFailureProcessor implements ShardRecordProcessor {
   /** Delivers `records` (a tail or a bisected part of the batch). False when the lease was lost. */
   private async deliver(input: ProcessRecordsInput, records: readonly KinesisClientRecord[]): Promise<boolean> {
     let rest = records;
+    let firstAttempt = 1;
+    let previousError: unknown;
     while (rest.length > 0) {
       const part = rest;
       let next: readonly KinesisClientRecord[] = [];
+      let nextFirstAttempt = 1;
       let split = false;
-      let onlyFirst = false;
+      let onlyFirst = firstAttempt > 1;
       const outcome = await this.pipeline.run(
         part,
         async () => {
@@ -74,15 +77,18 @@ export class BatchFailureProcessor implements ShardRecordProcessor {
           const index = failedIndex(part, result);
           if (index === undefined) return;
           if (index > 0) {
+            // The failed record's try counts: the next round starts with its second.
             await input.checkpointer.checkpoint(part[index - 1]!);
             next = part.slice(index);
+            nextFirstAttempt = 2;
+            previousError = result?.error;
             return;
           }
           onlyFirst = true;
           throw asError(result?.error) ?? new RecordFailedError(part[0]!.sequenceNumber, part[0]!.subSequenceNumber);
         },
         input.signal,
-        () => (onlyFirst ? part.slice(0, 1) : part),
+        { failedRecords: () => (onlyFirst ? part.slice(0, 1) : part), firstAttempt, previousError },
       );
       if (outcome === 'aborted') return false;
       if (outcome === 'dead-lettered') {
@@ -96,6 +102,8 @@ export class BatchFailureProcessor implements ShardRecordProcessor {
         next = part.slice(half);
       }
       rest = next;
+      firstAttempt = nextFirstAttempt;
+      if (firstAttempt === 1) previousError = undefined;
     }
     return true;
   }

@@ -14,6 +14,15 @@ export interface FailurePolicy {
   retryMaxMillis: number;
 }
 
+export interface RunOptions {
+  /** What is dead-lettered after `maxAttempts`. @defaultValue all the records */
+  failedRecords?: () => readonly KinesisClientRecord[];
+  /** The first try's number, when earlier tries already failed (a partial batch failure). @defaultValue 1 */
+  firstAttempt?: number;
+  /** The error of those earlier tries. */
+  previousError?: unknown;
+}
+
 export type PipelineOutcome = 'done' | 'dead-lettered' | 'aborted';
 
 export interface FailurePipelineDeps {
@@ -34,7 +43,7 @@ export interface FailurePipelineDeps {
  * after `maxAttempts` tries (or when the oldest record is older than `maxRecordAgeMillis`) every record goes to the
  * dead-letter destination and the unit counts as done. Without a destination it is retried forever. Resolves
  * `'done'` or `'dead-lettered'`, or `'aborted'` when `signal` aborted first (lease lost, shutdown timed out: nothing
- * counts as done). `failedRecords` names what is dead-lettered after `maxAttempts` (default: all of `records`).
+ * counts as done).
  */
 export class FailurePipeline {
   constructor(private readonly d: FailurePipelineDeps) {}
@@ -43,11 +52,12 @@ export class FailurePipeline {
     records: readonly KinesisClientRecord[],
     call: (attempt: number) => Promise<unknown>,
     signal: AbortSignal,
-    failedRecords: () => readonly KinesisClientRecord[] = () => records,
+    options: RunOptions = {},
   ): Promise<PipelineOutcome> {
     const { policy } = this.d;
-    let lastError: unknown;
-    for (let attempt = 1; ; attempt++) {
+    const failedRecords = options.failedRecords ?? (() => records);
+    let lastError: unknown = options.previousError;
+    for (let attempt = options.firstAttempt ?? 1; ; attempt++) {
       if (signal.aborted) return 'aborted';
       const age = this.ageOf(records);
       if (policy.deadLetter !== undefined && policy.maxRecordAgeMillis !== undefined && age > policy.maxRecordAgeMillis) {
@@ -55,6 +65,9 @@ export class FailurePipeline {
           this.d.events.recordExpired({ shardId: this.d.shardId, sequenceNumber: r.sequenceNumber, subSequenceNumber: r.subSequenceNumber, ageMillis: age });
         }
         return (await this.deadLetter(records, lastError, attempt - 1, 'expired', signal)) ? 'dead-lettered' : 'aborted';
+      }
+      if (policy.deadLetter !== undefined && attempt > policy.maxAttempts) {
+        return (await this.deadLetter(failedRecords(), lastError, attempt - 1, 'maxAttempts', signal)) ? 'dead-lettered' : 'aborted';
       }
       try {
         await call(attempt);

@@ -4,6 +4,7 @@ import { ShutdownError } from '../errors.js';
 import type { RecordHandler } from '../processor/record-handler-types.js';
 import type {
   InitializationInput,
+  LeaseLostInput,
   ProcessRecordsInput,
   RecordProcessorCheckpointer,
   ShardEndedInput,
@@ -90,7 +91,7 @@ export class RecordHandlerProcessor implements ShardRecordProcessor {
     }
   }
 
-  leaseLost(): void {
+  leaseLost(_input?: LeaseLostInput): void {
     this.close();
   }
 
