@@ -420,7 +420,7 @@ export interface ProcessingOptions {
    * above an unfinished one). When full, `processRecords` waits and fetching pauses: one stuck key holds the shard
    * after at most this many records (other keys keep running until then). Must be ≥ `maxInFlight`
    * (`recordHandler` only).
-   * @defaultValue 1000
+   * @defaultValue 1000 (or `maxInFlight` when larger)
    */
   maxBufferedRecords?: number;
   /**
