@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { KinesisApi } from '../../src/aws/kinesis-api.js';
 import { createKinesisClient } from '../../src/aws/clients.js';
 import { Scheduler, type DeadLetterMessage, type KinesisClientRecord } from '../../src/index.js';
-import { startDynalite, startKinesalite, stopAll, TEST_CREDENTIALS, TEST_REGION, uniqueName, type Emulator } from '../support/emulators.js';
+import { startDynalite, startKinesalite, startKinesisLocal, stopAll, TEST_CREDENTIALS, TEST_REGION, uniqueName, type Emulator } from '../support/emulators.js';
 import { clientsFor, createStream, kinesisAdmin, waitFor } from '../support/scenario.js';
 import type { ParallelReport, ParallelWorkerConfig } from '../support/parallel-worker-process.js';
 
@@ -271,5 +271,52 @@ describe('parallel processing (recordHandler) on the emulators', () => {
     }
     assert.deepEqual(dead, ['r-30']);
     assert.ok(!ok.has(results[30]!.sequenceNumber));
+  });
+});
+
+describe('parallel processing over enhanced fan-out (kinesis-local + dynalite)', () => {
+  let kinesis: Emulator;
+  let dynamo: Emulator;
+  before(async () => {
+    [kinesis, dynamo] = await Promise.all([startKinesisLocal(), startDynalite()]);
+  });
+  after(() => stopAll());
+
+  it('recordHandler with in-flight 8 over SubscribeToShard: every record once, in order per key, checkpointed to the end', { timeout: 60_000 }, async () => {
+    const admin = kinesisAdmin(kinesis.endpoint);
+    const streamName = await createStream(admin, 2, 'fo');
+    const results = await admin.putRecords({ streamName }, Array.from({ length: 300 }, (_, i) => ({ partitionKey: `key-${i % 16}`, data: encoder.encode(`r-${i}`) })));
+    const seen: Array<{ seq: string; key: string }> = [];
+    const checkpoints = new Map<string, string>();
+    const worker = new Scheduler({
+      applicationName: uniqueName('fo-app'),
+      streamName,
+      workerId: 'w',
+      initialPosition: 'TRIM_HORIZON',
+      ...clientsFor(kinesis.endpoint, dynamo.endpoint),
+      leases: { failoverTimeMillis: 2000 },
+      retrieval: { mode: 'fanout', http2: false },
+      recordHandler: async (record: KinesisClientRecord) => {
+        await new Promise((r) => setTimeout(r, 2 + (record.sequenceNumber.charCodeAt(record.sequenceNumber.length - 1) % 8)));
+        seen.push({ seq: record.sequenceNumber, key: record.partitionKey });
+      },
+      processing: { maxInFlight: 8, checkpointIntervalMillis: 100 },
+    });
+    worker.on('processingCheckpointed', (e) => checkpoints.set(e.shardId, e.sequenceNumber));
+    const lastOf = new Map<string, string>();
+    for (const r of results) lastOf.set(r.shardId, r.sequenceNumber);
+    await worker.start();
+    try {
+      await waitFor(() => [...lastOf].every(([shard, seq]) => checkpoints.get(shard) === seq), 40_000, 'both shards checkpointed to their last record');
+    } finally {
+      await worker.shutdown();
+    }
+    assert.equal(seen.length, 300);
+    assert.equal(new Set(seen.map((s) => s.seq)).size, 300);
+    const last = new Map<string, bigint>();
+    for (const s of seen) {
+      assert.ok((last.get(s.key) ?? -1n) < BigInt(s.seq), `order of ${s.key}`);
+      last.set(s.key, BigInt(s.seq));
+    }
   });
 });
