@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { KinesisApi } from '../../src/aws/kinesis-api.js';
 import { createKinesisClient } from '../../src/aws/clients.js';
-import { Scheduler, type DeadLetterMessage, type KinesisClientRecord } from '../../src/index.js';
+import { RecordAggregator, Scheduler, type DeadLetterMessage, type KinesisClientRecord } from '../../src/index.js';
 import { startDynalite, startKinesalite, startKinesisLocal, stopAll, TEST_CREDENTIALS, TEST_REGION, uniqueName, type Emulator } from '../support/emulators.js';
 import { clientsFor, createStream, kinesisAdmin, waitFor } from '../support/scenario.js';
 import type { ParallelReport, ParallelWorkerConfig } from '../support/parallel-worker-process.js';
@@ -233,6 +233,46 @@ describe('parallel processing (recordHandler) on the emulators', () => {
       { pk: message.partitionKey, seq: message.sequenceNumber, sub: message.subSequenceNumber, shard: message.shardId, stream: message.streamName, attempts: message.attempts, reason: message.reason, error: message.error },
       { pk: 'key-2', seq: poison.sequenceNumber, sub: 0, shard: poison.shardId, stream: streamName, attempts: 3, reason: 'maxAttempts', error: 'poison record r-50' },
     );
+  });
+
+  it('KPL sub-records run on their own keys; the checkpoint stops at the sub-record below an unfinished one', { timeout: 60_000 }, async () => {
+    const admin = kinesisAdmin(kinesis.endpoint);
+    const streamName = await createStream(admin, 1, 'kplpar');
+    const users = Array.from({ length: 41 }, (_, i) => ({ partitionKey: `device-${i % 7}`, data: encoder.encode(`user-${i}`) }));
+    const put = await admin.putRecords({ streamName }, RecordAggregator.aggregate(users, { maxUserRecords: 10 }));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const finished = new Set<string>();
+    const checkpoints: string[] = [];
+    const worker = new Scheduler({
+      applicationName: uniqueName('kplpar-app'),
+      streamName,
+      workerId: 'w',
+      initialPosition: 'TRIM_HORIZON',
+      ...clientsFor(kinesis.endpoint, dynamo.endpoint),
+      leases: { failoverTimeMillis: 2000 },
+      retrieval: { mode: 'polling', idleTimeBetweenReadsMillis: 100 },
+      recordHandler: async (record: KinesisClientRecord) => {
+        const text = decoder.decode(record.data);
+        if (text === 'user-13') await held; // sub-record 3 of the second aggregate
+        finished.add(text);
+      },
+      processing: { maxInFlight: 8, checkpointIntervalMillis: 100 },
+    });
+    worker.on('processingCheckpointed', (e) => checkpoints.push(`${e.sequenceNumber}/${e.subSequenceNumber}`));
+    await worker.start();
+    try {
+      // Every other record of device-6 (13 % 7) waits behind user-13; the others all finish.
+      await waitFor(() => finished.size === 41 - 4, 20_000, 'all but device-6 from user-13 on (13, 20, 27, 34)');
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(checkpoints.at(-1), `${put[1]!.sequenceNumber}/2`, 'the mark stops right below user-13 (sub-record 3)');
+      release();
+      await waitFor(() => checkpoints.at(-1) === `${put[4]!.sequenceNumber}/0`, 10_000, 'checkpoint at the last record');
+    } finally {
+      release();
+      await worker.shutdown();
+    }
+    assert.equal(finished.size, 41);
   });
 
   it('a batch processor reporting a failed record: checkpointed before it, redelivered from it, dead-lettered after maxAttempts', { timeout: 60_000 }, async () => {
