@@ -15,7 +15,9 @@ import tseslint from 'typescript-eslint';
  *   anyone from config up may emit; config names `MetricsSink` in the options.
  * - config: the options type names the SDK clients (src/aws) and the sink (src/metrics) that applications inject,
  *   so it sits above both; every layer above reads the resolved options.
- * - leases (incl. lease creation, shard end, cleanup and shard sync) → checkpoint → retrieval → lifecycle.
+ * - leases (incl. lease creation, shard end, cleanup and shard sync) → checkpoint → retrieval → processing (the
+ *   record-level handler, its in-flight scheduler and failure pipeline: processors built on the processor contract)
+ *   → lifecycle.
  * - observability: health endpoint, worker health and event-loop monitor, used by the coordinator only.
  * - coordinator: the Scheduler and its helpers.
  * - src/index.ts: the public surface.
@@ -34,6 +36,7 @@ const LAYERS = [
   { name: 'leases', files: ['src/leases/**/*.ts'], imports: ['**/leases/**'] },
   { name: 'checkpoint', files: ['src/checkpoint/**/*.ts'], imports: ['**/checkpoint/**'] },
   { name: 'retrieval', files: ['src/retrieval/**/*.ts'], imports: ['**/retrieval/**'] },
+  { name: 'processing', files: ['src/processing/**/*.ts'], imports: ['**/processing/**'] },
   { name: 'lifecycle', files: ['src/lifecycle/**/*.ts'], imports: ['**/lifecycle/**'] },
   { name: 'observability', files: ['src/observability/**/*.ts'], imports: ['**/observability/**'] },
   { name: 'coordinator', files: ['src/coordinator/**/*.ts'], imports: ['**/coordinator/**'] },

@@ -64,3 +64,8 @@ export type { Logger } from './util/logger.js';
 export { createKinesisClient, type AppKinesisClientOptions } from './aws/app-clients.js';
 /** The endpoints the SDK's `AWS_ENDPOINT_URL*` variables name (what `endpoints` falls back to). */
 export { endpointsFromEnv } from './aws/endpoint-env.js';
+// Record-level processing and the failure pipeline (`recordHandler`, `processing`).
+export type { ProcessingOptions } from './config/options.js';
+export type { ProcessRecordsResult } from './processor/types.js';
+export type { RecordHandler, RecordContext, DeadLetterFunction, DeadLetterInfo, DeadLetterReason, DeadLetterStream } from './processor/record-handler-types.js';
+export { deadLetterMessage, type DeadLetterMessage } from './processing/dead-letter.js';

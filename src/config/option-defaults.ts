@@ -6,6 +6,7 @@ import type {
   FanOutRetrievalOptions,
   LeaseOptions,
   PollingRetrievalOptions,
+  ProcessingOptions,
   SchedulerOptions,
   StreamConfig,
 } from './options.js';
@@ -52,6 +53,8 @@ export const SCHEDULER_DEFAULTS = {
   http: undefined,
   clock: systemClock,
   timeouts: {},
+  recordHandler: undefined,
+  processing: undefined,
 } as const satisfies Defaults<SchedulerOptions>;
 
 export const POLLING_DEFAULTS = {
@@ -103,6 +106,22 @@ export const TIMEOUT_DEFAULTS = {
   kinesisListMillis: 10_000,
   fanOutRegistrationMillis: 30_000,
 } as const satisfies Defaults<TimeoutOptions>;
+
+/** `processing` (resolve-processing.ts; several defaults depend on other keys, as their TSDoc says). */
+export const PROCESSING_DEFAULTS = {
+  maxInFlight: 1,
+  orderBy: 'partitionKey',
+  checkpointIntervalMillis: 1000,
+  checkpointEveryRecords: undefined,
+  maxBufferedRecords: 1000,
+  maxBufferedBytes: 16 * 1024 * 1024,
+  maxAttempts: undefined,
+  maxRecordAgeMillis: undefined,
+  deadLetter: undefined,
+  retryBaseMillis: 100,
+  retryMaxMillis: 30_000,
+  bisectOnError: false,
+} as const satisfies Defaults<ProcessingOptions>;
 
 export const ENDPOINT_DEFAULTS = {
   kinesis: undefined,

@@ -1,5 +1,6 @@
 import type { DynamoDBClient, KinesisClient, KinesisRequestHandler, StaticCredentials } from '../aws/clients.js';
 import type { CloudWatchClient } from '../aws/cloudwatch-api.js';
+import type { DeadLetterFunction, DeadLetterStream, RecordHandler } from '../processor/record-handler-types.js';
 import type { ShardRecordProcessorFactory } from '../processor/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -271,8 +272,21 @@ export interface SchedulerOptions {
    * @defaultValue undefined (kept)
    */
   formerStreamLeasesDeletionDelayMillis?: number;
-  /** Creates one processor per shard consumer. Required. */
-  processorFactory: ShardRecordProcessorFactory;
+  /** Creates one processor per shard consumer. Exactly one of `processorFactory` / `recordHandler` is required. */
+  processorFactory?: ShardRecordProcessorFactory;
+  /**
+   * Record-level processing instead of a `processorFactory`: called once per record (KPL sub-records one by one),
+   * up to `processing.maxInFlight` at once per shard, in order per partition key; the library checkpoints the
+   * low-water mark itself. See docs/parallel-processing.md.
+   * @defaultValue undefined (use `processorFactory`)
+   */
+  recordHandler?: RecordHandler;
+  /**
+   * Concurrency, checkpoint cadence and the failure pipeline (retries, dead letters) of `recordHandler`; with a
+   * `processorFactory` only the failure keys apply (partial-batch failures, bisect-on-error).
+   * @defaultValue {} (with `recordHandler`); undefined (with `processorFactory`: batches behave as before)
+   */
+  processing?: ProcessingOptions;
   /**
    * Identity of this worker in the lease table; must be unique in the fleet.
    * @defaultValue hostname + ':' + random suffix
@@ -389,4 +403,87 @@ export interface SchedulerOptions {
    * @defaultValue {}
    */
   timeouts?: TimeoutOptions;
+}
+
+/**
+ * Record-level concurrency and the failure pipeline (`processing`). See docs/parallel-processing.md.
+ *
+ * With `recordHandler` every key applies. With a `processorFactory` only the failure keys do (`maxAttempts`,
+ * `maxRecordAgeMillis`, `deadLetter`, `retryBaseMillis`, `retryMaxMillis`, `bisectOnError`): they govern batches
+ * whose `processRecords` throws or reports a failed record.
+ */
+export interface ProcessingOptions {
+  /**
+   * Records in flight at once per shard (`recordHandler` only). 1 is strictly sequential.
+   * @defaultValue 1
+   */
+  maxInFlight?: number;
+  /**
+   * `'partitionKey'`: two records with the same partition key never run at once, the later starts after the earlier
+   * finished; `'none'`: any records may overlap (`recordHandler` only).
+   * @defaultValue 'partitionKey'
+   */
+  orderBy?: 'partitionKey' | 'none';
+  /**
+   * Checkpoint the low-water mark (the last position below which every record finished) this often, when it moved
+   * (`recordHandler` only).
+   * @defaultValue 1000
+   */
+  checkpointIntervalMillis?: number;
+  /**
+   * Also checkpoint as soon as the low-water mark passed this many records since the last checkpoint
+   * (`recordHandler` only).
+   * @defaultValue undefined (time only)
+   */
+  checkpointEveryRecords?: number;
+  /**
+   * Records held per shard between the low-water mark and the newest accepted record (running, waiting, or done
+   * above an unfinished one). When full, `processRecords` waits and fetching pauses: one stuck key holds the shard
+   * after at most this many records (other keys keep running until then). Must be ≥ `maxInFlight`
+   * (`recordHandler` only).
+   * @defaultValue 1000 (or `maxInFlight` when larger)
+   */
+  maxBufferedRecords?: number;
+  /**
+   * Payload bytes of accepted, unfinished records per shard; fetching pauses above it (`recordHandler` only).
+   * @defaultValue 16777216 (16 MiB)
+   */
+  maxBufferedBytes?: number;
+  /**
+   * Tries per record (per batch for a batch processor) before it goes to `deadLetter`. Only with `deadLetter`:
+   * without a destination a failing record is retried forever and the shard waits (never a silent skip).
+   * @defaultValue 3 with `deadLetter`; Infinity without
+   */
+  maxAttempts?: number;
+  /**
+   * Records whose `approximateArrivalTimestamp` is older than this (checked before each try) go to `deadLetter`
+   * without another try (reason `'expired'`). Only with `deadLetter`.
+   * @defaultValue undefined (no age limit)
+   */
+  maxRecordAgeMillis?: number;
+  /**
+   * Where records go after `maxAttempts` / `maxRecordAgeMillis`; then they count as done. A function
+   * `(record, error, info) => Promise<void>`, or `{ streamName }`: the built-in sink writes the record as JSON
+   * (`data` base64, `partitionKey`, `sequenceNumber`, `subSequenceNumber`, `shardId`, `streamName`, `attempts`,
+   * `reason`, `error`) to that Kinesis stream with the original partition key. A failing destination is retried
+   * with backoff.
+   * @defaultValue undefined (retry forever)
+   */
+  deadLetter?: DeadLetterFunction | DeadLetterStream;
+  /**
+   * First retry delay ceiling (full-jitter exponential backoff, doubling per try).
+   * @defaultValue 100
+   */
+  retryBaseMillis?: number;
+  /**
+   * Largest retry delay ceiling.
+   * @defaultValue 30000
+   */
+  retryMaxMillis?: number;
+  /**
+   * Batch processors only: when `processRecords` throws, deliver the batch again in halves (then quarters…) to find
+   * the failing record, which then gets `maxAttempts` / `deadLetter` alone (AWS Lambda's bisect-on-error).
+   * @defaultValue false
+   */
+  bisectOnError?: boolean;
 }

@@ -16,6 +16,8 @@ import {
   SCHEDULER_DEFAULTS,
   STREAM_CONFIG_DEFAULTS,
 } from './option-defaults.js';
+import type { RecordHandler } from '../processor/record-handler-types.js';
+import { resolveProcessing, type ResolvedProcessing } from './resolve-processing.js';
 import { resolveHttp, resolveMetrics, type ResolvedHttp, type ResolvedMetrics } from './resolve-observability.js';
 import { bool, describe, int, objectAt, oneOf, str, type Bag } from './validators.js';
 import { resolveTimeouts, type ResolvedTimeouts } from './resolve-timeouts.js';
@@ -90,7 +92,11 @@ export interface ResolvedOptions {
   streamArn: string | undefined;
   /** `undefined`: single stream (`streamName` / `streamArn`). */
   streams: ResolvedStreams | undefined;
-  processorFactory: ShardRecordProcessorFactory;
+  /** `undefined` when `recordHandler` is given. */
+  processorFactory: ShardRecordProcessorFactory | undefined;
+  recordHandler: RecordHandler | undefined;
+  /** `undefined`: a `processorFactory` without `processing` (batches as before). */
+  processing: ResolvedProcessing | undefined;
   workerId: string;
   region: string;
   credentials: StaticCredentials | undefined;
@@ -228,9 +234,7 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
   if (streams === undefined && streamName === undefined && streamArn === undefined) {
     throw new ConfigError('streamName', 'one of streamName, streamArn or streams is required');
   }
-  if (typeof o.processorFactory !== 'function') {
-    throw new ConfigError('processorFactory', `expected a function returning a ShardRecordProcessor, got ${describe(o.processorFactory)}`);
-  }
+  const processing = resolveProcessing(o);
   sdkClient(o.kinesisClient, 'kinesisClient');
   sdkClient(o.dynamoDbClient, 'dynamoDbClient');
   sdkClient(o.cloudWatchClient, 'cloudWatchClient');
@@ -273,7 +277,9 @@ export function resolveOptions(input: SchedulerOptions): Readonly<ResolvedOption
     streamName,
     streamArn,
     streams,
-    processorFactory: o.processorFactory as ShardRecordProcessorFactory,
+    processorFactory: o.processorFactory as ShardRecordProcessorFactory | undefined,
+    recordHandler: o.recordHandler as RecordHandler | undefined,
+    processing,
     workerId:
       str(o.workerId, 'workerId', /^[^\s]{1,256}$/, 'no whitespace, at most 256 characters') ??
       `${hostname()}:${randomUUID().slice(0, 8)}`,

@@ -36,7 +36,9 @@ export function instrumentProcessor(processor: ShardRecordProcessor, scopes: Pro
     initialize: (input) => timed(initialize, 'RecordProcessor.initialize', 'DETAILED', () => processor.initialize(input)),
     processRecords: async (input) => {
       if (reportLag && input.millisBehindLatest !== undefined) process.gauge('MillisBehindLatest', input.millisBehindLatest, 'SUMMARY', 'Milliseconds');
-      await timed(process, 'RecordProcessor.processRecords', 'SUMMARY', () => processor.processRecords(input));
+      await timed(process, 'RecordProcessor.processRecords', 'SUMMARY', async () => {
+        await processor.processRecords(input);
+      });
       let bytes = 0;
       for (const r of input.records) bytes += r.data.byteLength;
       process.count('RecordsProcessed', input.records.length);

@@ -68,4 +68,15 @@ export interface SchedulerEvents {
   handoffRequested: [{ leaseKey: string; shardId: string; to: string }];
   /** We handed a lease over (`written: false` when the table write failed; the new owner then waits for expiry). */
   handoffCompleted: [{ leaseKey: string; shardId: string; written: boolean }];
+  /**
+   * `processing`: a record (or, for a batch processor, `records` records starting at this position) failed and is
+   * tried again after `delayMillis`; `attempt` is the try that failed (1 = the first).
+   */
+  recordRetried: [{ shardId: string; sequenceNumber: string; subSequenceNumber: number; records: number; attempt: number; delayMillis: number; error: unknown }];
+  /** `processing.deadLetter`: a record was handed to the dead-letter destination and counts as done. */
+  recordDeadLettered: [{ shardId: string; sequenceNumber: string; subSequenceNumber: number; partitionKey: string; attempts: number; reason: 'maxAttempts' | 'expired'; error: unknown }];
+  /** `processing.maxRecordAgeMillis`: a record was older than the limit before a try; it is dead-lettered next. */
+  recordExpired: [{ shardId: string; sequenceNumber: string; subSequenceNumber: number; ageMillis: number }];
+  /** `recordHandler`: the library checkpointed the shard's low-water mark (or SHARD_END). */
+  processingCheckpointed: [{ shardId: string; sequenceNumber: string; subSequenceNumber: number }];
 }

@@ -7,13 +7,15 @@ import { parseLeaseKey } from '../leases/lease-key.js';
 import { LeaseCoordinator } from '../leases/lease-coordinator.js';
 import { streamIdentifierOfLease } from '../leases/multi-stream.js';
 import { checkProcessorShape } from '../lifecycle/processor-shape.js';
-import type { ShardRecordProcessor } from '../processor/types.js';
+import type { ShardRecordProcessor, ShardRecordProcessorFactory } from '../processor/types.js';
 import { PeriodicTask } from '../util/periodic-task.js';
+import { schedulerProcessorFactory } from './processing-bridge.js';
 import { retry } from '../util/retry.js';
 import { ConsumerRegistry } from './consumer-registry.js';
 import type { SchedulerEvents, SchedulerTask } from './scheduler-events.js';
 import { SchedulerObservability } from './scheduler-observability.js';
 import { awsParts, type SchedulerParts } from './scheduler-parts.js';
+import type { KinesisClient } from '../aws/clients.js';
 import { ShardConsumerFactory } from './shard-consumer-factory.js';
 import { createStreamContext, leaseTableView, type StreamContext } from './stream-context.js';
 import { StreamTracker } from './stream-tracker.js';
@@ -49,6 +51,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** A processor of the wrong shape: the worker stops (start() rejects with it when it comes up during start()). */
   private fatalError: ConfigError | undefined;
   private startReturned = false;
+  /** `processorFactory`, wrapped for `processing`, or the `recordHandler` adapter. */
+  private readonly processorFactory: ShardRecordProcessorFactory;
+  /** The Kinesis client of this run (the dead-letter sink writes through it); set by start(). */
+  private kinesisClient: KinesisClient | undefined;
 
   /**
    * @param parts internal: where the AWS-facing parts come from (unit tests pass in-memory ones); not public API.
@@ -58,6 +64,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.stopBegun = new Promise((resolve) => (this.markStopBegun = () => resolve(false)));
     this.options = resolveOptions(options);
     this.observability = new SchedulerObservability(this, this.options);
+    this.processorFactory = schedulerProcessorFactory(this, this.options, () => this.kinesisClient!, this.observability.metrics);
   }
 
   get workerId(): string {
@@ -81,6 +88,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     await this.observability.start();
     const o = this.options;
     const kinesis = this.parts.kinesis(o);
+    this.kinesisClient = kinesis.value.client;
     const table = this.parts.leaseStore(o);
     this.closeClients = () => {
       kinesis.close();
@@ -245,7 +253,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     };
     let made: unknown;
     try {
-      made = this.options.processorFactory({ shardId, streamName });
+      made = this.processorFactory({ shardId, streamName });
     } catch (error) {
       this.emit('processingError', { shardId, phase: 'processorFactory', attempt: 0, attempts: 1, error });
       this.options.logger.error({ err: error, shardId }, `processorFactory threw for ${shardId}; releasing the shard`);

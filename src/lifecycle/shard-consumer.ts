@@ -256,7 +256,7 @@ export class ShardConsumer {
    * Calls the processor, applying `onProcessingError`. Resolves `true` when the call succeeded or was
    * skipped, `false` when the consumer is stopping (lease lost, shutdown) or released the shard.
    */
-  private async callWithRetry(phase: ProcessorPhase, call: () => Promise<void> | void, opts: { noSkip?: boolean } = {}): Promise<boolean> {
+  private async callWithRetry(phase: ProcessorPhase, call: () => unknown, opts: { noSkip?: boolean } = {}): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       if (this.controller.signal.aborted) return false;
       try {

@@ -93,9 +93,22 @@ export interface ShutdownRequestedInput {
   checkpointer: RecordProcessorCheckpointer;
 }
 
+/**
+ * Partial-batch failure report a `processRecords` may return (AWS Lambda's `batchItemFailures`): the first record
+ * that failed. Records before it are checkpointed; it and the ones after it are delivered again, under the
+ * `processing` options' retries and dead-letter destination.
+ */
+export interface ProcessRecordsResult {
+  /** The first failed record (or its position); `undefined` when the whole batch succeeded. */
+  failedRecord?: { sequenceNumber: string; subSequenceNumber?: number } | undefined;
+  /** Why it failed (handed to the dead-letter destination). */
+  error?: unknown;
+}
+
 export interface ShardRecordProcessor {
   initialize(input: InitializationInput): Promise<void> | void;
-  processRecords(input: ProcessRecordsInput): Promise<void> | void;
+  /** May return a {@link ProcessRecordsResult} to report a partial failure. */
+  processRecords(input: ProcessRecordsInput): Promise<void | ProcessRecordsResult> | void | ProcessRecordsResult;
   leaseLost(input: LeaseLostInput): Promise<void> | void;
   shardEnded(input: ShardEndedInput): Promise<void> | void;
   shutdownRequested?(input: ShutdownRequestedInput): Promise<void> | void;

@@ -76,6 +76,23 @@ describe('examples/ on the emulators', () => {
     assert.match(run.output(), /^stopped$/m);
   });
 
+  it('parallel-handler processes every record, dead-letters the poison one after 3 tries, stops on SIGTERM', { timeout: 60_000 }, async () => {
+    const admin = kinesisAdmin(kinesis.endpoint);
+    const stream = await createStream(admin, 2, 'par');
+    const produced = await produce(admin, stream, 20);
+    await produce(admin, stream, 1, 0, 'poison');
+    const run = start('parallel-handler.ts', { STREAM_NAME: stream });
+    await waitFor(
+      () => produced.every((p) => run.output().includes(` ${p.key}\n`)) && run.output().includes('dead-letter poison-0 after 3 attempts (maxAttempts)'),
+      40_000,
+      `all records done, the poison one dead-lettered:\n${run.output()}`,
+    );
+    assert.equal(run.output().match(/^retrying /gm)?.length, 2, run.output());
+    run.child.kill('SIGTERM');
+    assert.equal(await run.exit, 0, run.output());
+    assert.match(run.output(), /^stopped$/m);
+  });
+
   it('graceful-shutdown checkpoints in shutdownRequested on SIGTERM', { timeout: 60_000 }, async () => {
     const admin = kinesisAdmin(kinesis.endpoint);
     const stream = await createStream(admin, 2, 'graceful');

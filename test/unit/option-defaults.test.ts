@@ -12,6 +12,7 @@ import {
   SCHEDULER_DEFAULTS,
   STREAM_CONFIG_DEFAULTS,
   TIMEOUT_DEFAULTS,
+  PROCESSING_DEFAULTS,
 } from '../../src/config/option-defaults.js';
 import type { SchedulerOptions } from '../../src/config/options.js';
 import { resolveOptions } from '../../src/config/resolve-options.js';
@@ -30,6 +31,7 @@ const DEFAULTS_BY_INTERFACE: Record<string, object> = {
   MetricsOptions: METRICS_DEFAULTS,
   HttpOptions: HTTP_DEFAULTS,
   TimeoutOptions: TIMEOUT_DEFAULTS,
+  ProcessingOptions: PROCESSING_DEFAULTS,
 };
 
 /** The value of a literal TSDoc default (`10000`, `'LATEST'`, `{ mode: 'polling' }`, `Infinity`, ...). */

@@ -1,0 +1,362 @@
+// recordHandler + processing on the emulators: (1) 2 worker processes, 4 shards, 64 keys, in-flight 16, handler
+// 5–30 ms, a kill -9 mid-run and a graceful handoff — nothing lost, per-key order of first deliveries, no key running
+// twice at once, nothing started at or below a checkpoint already written; (2) a record that always fails goes to a
+// dead-letter Kinesis stream with its metadata and everything after it is processed; (3) the same for a batch
+// processor reporting a partial failure.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { KinesisApi } from '../../src/aws/kinesis-api.js';
+import { createKinesisClient } from '../../src/aws/clients.js';
+import { RecordAggregator, Scheduler, type DeadLetterMessage, type KinesisClientRecord } from '../../src/index.js';
+import { startDynalite, startKinesalite, startKinesisLocal, stopAll, TEST_CREDENTIALS, TEST_REGION, uniqueName, type Emulator } from '../support/emulators.js';
+import { clientsFor, createStream, kinesisAdmin, waitFor } from '../support/scenario.js';
+import type { ParallelReport, ParallelWorkerConfig } from '../support/parallel-worker-process.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../support/parallel-worker-process.ts', import.meta.url));
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+class Fleet {
+  readonly reports: ParallelReport[] = [];
+  private readonly children = new Map<string, ChildProcess>();
+
+  /** Spawns a worker; resolves once it reports `started` (with `waitForGo`: `loaded`; then call `go`). */
+  start(config: ParallelWorkerConfig): Promise<void> {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!/^AWS_/.test(k) && k !== 'NODE_OPTIONS' && !k.startsWith('NODE_TEST')) env[k] = v;
+    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, JSON.stringify(config)], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], shell: false });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-8000)));
+    this.children.set(config.workerId, child);
+    return new Promise((resolve, reject) => {
+      child.on('message', (m: ParallelReport) => {
+        this.reports.push(m);
+        if (m.type === (config.waitForGo ? 'loaded' : 'started') && m.workerId === config.workerId) resolve();
+      });
+      child.once('exit', (code, signal) => reject(new Error(`${config.workerId} exited (${code} ${signal}) before it started: ${stderr}`)));
+    });
+  }
+
+  go(workerId: string): void {
+    this.children.get(workerId)!.send({ type: 'go' });
+  }
+
+  async signal(workerId: string, signal: NodeJS.Signals): Promise<void> {
+    const child = this.children.get(workerId)!;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  }
+
+  killAll(): void {
+    for (const child of this.children.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+
+  of<T extends ParallelReport['type']>(type: T): Extract<ParallelReport, { type: T }>[] {
+    return this.reports.filter((r): r is Extract<ParallelReport, { type: T }> => r.type === type);
+  }
+}
+
+/** Records of the DLQ stream's shards, from the start. */
+async function readStream(api: KinesisApi, streamName: string): Promise<Array<{ partitionKey: string; data: Uint8Array }>> {
+  const out: Array<{ partitionKey: string; data: Uint8Array }> = [];
+  for (const shard of await api.listShards({ streamName })) {
+    const iterator = await api.getShardIterator({ streamName }, shard.shardId, { type: 'TRIM_HORIZON' });
+    const result = await api.getRecords(iterator, 1000);
+    out.push(...result.records);
+  }
+  return out;
+}
+
+describe('parallel processing (recordHandler) on the emulators', () => {
+  let kinesis: Emulator;
+  let dynamo: Emulator;
+  const fleet = new Fleet();
+  before(async () => {
+    [kinesis, dynamo] = await Promise.all([startKinesalite(), startDynalite()]);
+  });
+  after(async () => {
+    fleet.killAll();
+    await stopAll();
+  });
+
+  it('2 workers, 4 shards, 64 keys, in-flight 16, kill -9 and a graceful handoff: nothing lost, per-key order, no duplicate below a checkpoint', { timeout: 90_000 }, async () => {
+    const admin = kinesisAdmin(kinesis.endpoint);
+    const streamName = await createStream(admin, 4, 'par');
+    const base = {
+      kinesisEndpoint: kinesis.endpoint,
+      dynamoEndpoint: dynamo.endpoint,
+      streamName,
+      applicationName: uniqueName('par-app'),
+      failoverTimeMillis: 2000,
+      maxInFlight: 16,
+      minDelayMillis: 5,
+      maxDelayMillis: 30,
+    };
+    const t0 = Date.now();
+    const phases: string[] = [];
+    const phase = (name: string): void => void phases.push(`${name} +${Date.now() - t0} ms`);
+    const produced = new Map<string, { key: string; shardId: string; index: number }>();
+    let producing = true;
+    const producer = (async () => {
+      for (let i = 0; producing || i < 2400; ) {
+        const n = 40;
+        const batch = Array.from({ length: n }, (_, j) => ({ partitionKey: `key-${(i + j) % 64}`, data: encoder.encode(`r-${i + j}`) }));
+        const results = await admin.putRecords({ streamName }, batch);
+        results.forEach((r, j) => produced.set(r.sequenceNumber, { key: batch[j]!.partitionKey, shardId: r.shardId, index: i + j }));
+        i += n;
+        if (i >= 2400) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    // A2 (the restart after the kill) loads now, in parallel, and starts its Scheduler later.
+    await Promise.all([
+      fleet.start({ ...base, workerId: 'A', seed: 1 }),
+      fleet.start({ ...base, workerId: 'B', seed: 2 }),
+      fleet.start({ ...base, workerId: 'A2', seed: 3, waitForGo: true }),
+    ]);
+    await waitFor(() => fleet.of('done').filter((d) => d.workerId === 'A').length >= 150, 20_000, 'A processing');
+    phase('A processing');
+    await fleet.signal('A', 'SIGKILL');
+    const killedAt = fleet.reports.length;
+    // B takes A's shards after the failover time; then a fresh worker steals half of them back, gracefully.
+    const held = (w: string): number => {
+      let n = 0;
+      for (const r of fleet.of('event')) if (r.workerId === w) n += r.name === 'leaseAcquired' ? 1 : r.name === 'leaseLost' ? -1 : 0;
+      return n;
+    };
+    await waitFor(() => held('B') === 4, 20_000, 'B holds all 4 shards');
+    phase('B holds 4');
+    fleet.go('A2');
+    await waitFor(() => fleet.of('started').some((r) => r.workerId === 'A2'), 20_000, 'A2 started');
+    phase('A2 started');
+    await waitFor(() => fleet.of('event').some((e) => e.workerId === 'B' && e.name === 'handoffCompleted'), 20_000, 'a graceful handoff B → A2');
+    phase('handoff');
+    producing = false;
+    await producer;
+    assert.equal(produced.size, 2400);
+    const doneSeqs = (): Set<string> => new Set(fleet.of('done').map((d) => d.seq));
+    await waitFor(() => doneSeqs().size >= 2400, 40_000, 'every record done');
+    phase('all done');
+    await Promise.all([fleet.signal('B', 'SIGTERM'), fleet.signal('A2', 'SIGTERM')]);
+    phase('stopped');
+
+    // Nothing lost.
+    const done = doneSeqs();
+    const lost = [...produced.keys()].filter((s) => !done.has(s));
+    assert.deepEqual(lost, [], 'every produced record was processed');
+    // Per key: first deliveries in sequence order; never two records of a key at once in one process.
+    const firstStart = new Map<string, number>();
+    const running = new Map<string, string>();
+    const lastByKey = new Map<string, bigint>();
+    const checkpointOf = new Map<string, bigint>();
+    const violations: string[] = [];
+    let duplicates = 0;
+    fleet.reports.forEach((r, i) => {
+      if (r.type === 'checkpoint' && r.seq !== 'SHARD_END') {
+        checkpointOf.set(r.shardId, BigInt(r.seq) > (checkpointOf.get(r.shardId) ?? -1n) ? BigInt(r.seq) : checkpointOf.get(r.shardId)!);
+      }
+      if (r.type === 'start') {
+        const slot = `${r.workerId}/${r.key}`;
+        if (running.has(slot)) violations.push(`${r.key} ran ${running.get(slot)} and ${r.seq} at once on ${r.workerId}`);
+        running.set(slot, r.seq);
+        const cp = checkpointOf.get(r.shardId);
+        if (cp !== undefined && BigInt(r.seq) <= cp) violations.push(`${r.seq} started on ${r.workerId} at or below checkpoint ${cp}`);
+        if (firstStart.has(r.seq)) {
+          duplicates++;
+          return;
+        }
+        firstStart.set(r.seq, i);
+        const prev = lastByKey.get(r.key);
+        if (prev !== undefined && BigInt(r.seq) < prev) violations.push(`${r.key}: ${r.seq} first delivered after ${prev}`);
+        lastByKey.set(r.key, BigInt(r.seq));
+      }
+      if (r.type === 'done') running.delete(`${r.workerId}/${r.key}`);
+      if (r.type === 'stopped') for (const k of [...running.keys()]) if (k.startsWith(`${r.workerId}/`)) running.delete(k);
+    });
+    assert.deepEqual(violations, [], 'order, exclusivity, checkpoints');
+    // Duplicates exist only from the kill (A's unfinished or unchecked records); the graceful handoff made none.
+    const handedOff = new Set(fleet.of('event').filter((e) => e.workerId === 'B' && e.name === 'handoffCompleted').map((e) => e.shardId));
+    const startedByB = new Set(fleet.reports.filter((r) => r.type === 'start' && r.workerId === 'B' && handedOff.has(r.shardId)).map((r) => (r as { seq: string }).seq));
+    const againByA2 = fleet.of('start').filter((r) => r.workerId === 'A2' && startedByB.has(r.seq));
+    assert.deepEqual(againByA2.map((r) => r.seq), [], 'a graceful handoff redelivers nothing');
+    assert.ok(killedAt > 0);
+    console.log(`parallel fleet: ${produced.size} records, ${duplicates} duplicate deliveries (after the kill -9), ${fleet.of('checkpoint').length} checkpoints, handed off ${[...handedOff].join(', ')}; ${phases.join(', ')}`);
+  });
+
+  it('a record that always fails goes to a dead-letter stream with its metadata; everything after it is processed', { timeout: 60_000 }, async () => {
+    const admin = kinesisAdmin(kinesis.endpoint);
+    const [streamName, dlq] = await Promise.all([createStream(admin, 1, 'src'), createStream(admin, 1, 'dlq')]);
+    const batch = Array.from({ length: 200 }, (_, i) => ({ partitionKey: `key-${i % 16}`, data: encoder.encode(`r-${i}`) }));
+    const results = await admin.putRecords({ streamName }, batch);
+    const poison = results[50]!;
+    const processed: string[] = [];
+    const events = { retried: 0, deadLettered: 0 };
+    const worker = new Scheduler({
+      applicationName: uniqueName('dlq-app'),
+      streamName,
+      workerId: 'w',
+      initialPosition: 'TRIM_HORIZON',
+      ...clientsFor(kinesis.endpoint, dynamo.endpoint),
+      leases: { failoverTimeMillis: 2000 },
+      retrieval: { mode: 'polling', idleTimeBetweenReadsMillis: 100 },
+      recordHandler: async (record: KinesisClientRecord) => {
+        if (decoder.decode(record.data) === 'r-50') throw new Error('poison record r-50');
+        processed.push(record.sequenceNumber);
+      },
+      processing: { maxInFlight: 8, maxAttempts: 3, retryBaseMillis: 10, retryMaxMillis: 20, deadLetter: { streamName: dlq } },
+    });
+    worker.on('recordRetried', () => events.retried++);
+    worker.on('recordDeadLettered', () => events.deadLettered++);
+    const checkpoints: string[] = [];
+    worker.on('processingCheckpointed', (e) => checkpoints.push(e.sequenceNumber));
+    await worker.start();
+    try {
+      await waitFor(() => processed.length === 199 && events.deadLettered === 1, 30_000, '199 processed + 1 dead-lettered');
+      await waitFor(() => checkpoints.at(-1) === results[199]!.sequenceNumber, 10_000, 'checkpoint past the poison record, to the last one');
+    } finally {
+      await worker.shutdown();
+    }
+    assert.equal(events.retried, 2, 'tries 1 and 2 retried, try 3 dead-lettered');
+    assert.ok(!processed.includes(poison.sequenceNumber));
+    const api = new KinesisApi(createKinesisClient({ region: TEST_REGION, endpoint: kinesis.endpoint, credentials: TEST_CREDENTIALS }));
+    const letters = await readStream(api, dlq);
+    assert.equal(letters.length, 1);
+    assert.equal(letters[0]!.partitionKey, 'key-2', 'the original partition key');
+    const message = JSON.parse(decoder.decode(letters[0]!.data)) as DeadLetterMessage;
+    assert.equal(Buffer.from(message.data, 'base64').toString(), 'r-50');
+    assert.deepEqual(
+      { pk: message.partitionKey, seq: message.sequenceNumber, sub: message.subSequenceNumber, shard: message.shardId, stream: message.streamName, attempts: message.attempts, reason: message.reason, error: message.error },
+      { pk: 'key-2', seq: poison.sequenceNumber, sub: 0, shard: poison.shardId, stream: streamName, attempts: 3, reason: 'maxAttempts', error: 'poison record r-50' },
+    );
+  });
+
+  it('KPL sub-records run on their own keys; the checkpoint stops at the sub-record below an unfinished one', { timeout: 60_000 }, async () => {
+    const admin = kinesisAdmin(kinesis.endpoint);
+    const streamName = await createStream(admin, 1, 'kplpar');
+    const users = Array.from({ length: 41 }, (_, i) => ({ partitionKey: `device-${i % 7}`, data: encoder.encode(`user-${i}`) }));
+    const put = await admin.putRecords({ streamName }, RecordAggregator.aggregate(users, { maxUserRecords: 10 }));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const finished = new Set<string>();
+    const checkpoints: string[] = [];
+    const worker = new Scheduler({
+      applicationName: uniqueName('kplpar-app'),
+      streamName,
+      workerId: 'w',
+      initialPosition: 'TRIM_HORIZON',
+      ...clientsFor(kinesis.endpoint, dynamo.endpoint),
+      leases: { failoverTimeMillis: 2000 },
+      retrieval: { mode: 'polling', idleTimeBetweenReadsMillis: 100 },
+      recordHandler: async (record: KinesisClientRecord) => {
+        const text = decoder.decode(record.data);
+        if (text === 'user-13') await held; // sub-record 3 of the second aggregate
+        finished.add(text);
+      },
+      processing: { maxInFlight: 8, checkpointIntervalMillis: 100 },
+    });
+    worker.on('processingCheckpointed', (e) => checkpoints.push(`${e.sequenceNumber}/${e.subSequenceNumber}`));
+    await worker.start();
+    try {
+      // Every other record of device-6 (13 % 7) waits behind user-13; the others all finish.
+      await waitFor(() => finished.size === 41 - 4, 20_000, 'all but device-6 from user-13 on (13, 20, 27, 34)');
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(checkpoints.at(-1), `${put[1]!.sequenceNumber}/2`, 'the mark stops right below user-13 (sub-record 3)');
+      release();
+      await waitFor(() => checkpoints.at(-1) === `${put[4]!.sequenceNumber}/0`, 10_000, 'checkpoint at the last record');
+    } finally {
+      release();
+      await worker.shutdown();
+    }
+    assert.equal(finished.size, 41);
+  });
+
+  it('a batch processor reporting a failed record: checkpointed before it, redelivered from it, dead-lettered after maxAttempts', { timeout: 60_000 }, async () => {
+    const admin = kinesisAdmin(kinesis.endpoint);
+    const streamName = await createStream(admin, 1, 'batch');
+    const results = await admin.putRecords({ streamName }, Array.from({ length: 100 }, (_, i) => ({ partitionKey: `k${i}`, data: encoder.encode(`r-${i}`) })));
+    const ok = new Set<string>();
+    const dead: string[] = [];
+    const worker = new Scheduler({
+      applicationName: uniqueName('batch-app'),
+      streamName,
+      workerId: 'w',
+      initialPosition: 'TRIM_HORIZON',
+      ...clientsFor(kinesis.endpoint, dynamo.endpoint),
+      leases: { failoverTimeMillis: 2000 },
+      retrieval: { mode: 'polling', idleTimeBetweenReadsMillis: 100 },
+      processorFactory: () => ({
+        initialize: () => undefined,
+        processRecords: async ({ records, checkpointer }) => {
+          for (const r of records) {
+            if (decoder.decode(r.data) === 'r-30') return { failedRecord: r, error: new Error('r-30 failed') };
+            ok.add(r.sequenceNumber);
+          }
+          await checkpointer.checkpoint();
+        },
+        leaseLost: () => undefined,
+        shardEnded: ({ checkpointer }) => checkpointer.checkpoint(),
+      }),
+      processing: { maxAttempts: 2, retryBaseMillis: 10, deadLetter: (r) => void dead.push(decoder.decode(r.data)) },
+    });
+    await worker.start();
+    try {
+      await waitFor(() => ok.size === 99, 30_000, '99 records processed');
+    } finally {
+      await worker.shutdown();
+    }
+    assert.deepEqual(dead, ['r-30']);
+    assert.ok(!ok.has(results[30]!.sequenceNumber));
+  });
+});
+
+describe('parallel processing over enhanced fan-out (kinesis-local + dynalite)', () => {
+  let kinesis: Emulator;
+  let dynamo: Emulator;
+  before(async () => {
+    [kinesis, dynamo] = await Promise.all([startKinesisLocal(), startDynalite()]);
+  });
+  after(() => stopAll());
+
+  it('recordHandler with in-flight 8 over SubscribeToShard: every record once, in order per key, checkpointed to the end', { timeout: 60_000 }, async () => {
+    const admin = kinesisAdmin(kinesis.endpoint);
+    const streamName = await createStream(admin, 2, 'fo');
+    const results = await admin.putRecords({ streamName }, Array.from({ length: 300 }, (_, i) => ({ partitionKey: `key-${i % 16}`, data: encoder.encode(`r-${i}`) })));
+    const seen: Array<{ seq: string; key: string }> = [];
+    const checkpoints = new Map<string, string>();
+    const worker = new Scheduler({
+      applicationName: uniqueName('fo-app'),
+      streamName,
+      workerId: 'w',
+      initialPosition: 'TRIM_HORIZON',
+      ...clientsFor(kinesis.endpoint, dynamo.endpoint),
+      leases: { failoverTimeMillis: 2000 },
+      retrieval: { mode: 'fanout', http2: false },
+      recordHandler: async (record: KinesisClientRecord) => {
+        await new Promise((r) => setTimeout(r, 2 + (record.sequenceNumber.charCodeAt(record.sequenceNumber.length - 1) % 8)));
+        seen.push({ seq: record.sequenceNumber, key: record.partitionKey });
+      },
+      processing: { maxInFlight: 8, checkpointIntervalMillis: 100 },
+    });
+    worker.on('processingCheckpointed', (e) => checkpoints.set(e.shardId, e.sequenceNumber));
+    const lastOf = new Map<string, string>();
+    for (const r of results) lastOf.set(r.shardId, r.sequenceNumber);
+    await worker.start();
+    try {
+      await waitFor(() => [...lastOf].every(([shard, seq]) => checkpoints.get(shard) === seq), 40_000, 'both shards checkpointed to their last record');
+    } finally {
+      await worker.shutdown();
+    }
+    assert.equal(seen.length, 300);
+    assert.equal(new Set(seen.map((s) => s.seq)).size, 300);
+    const last = new Map<string, bigint>();
+    for (const s of seen) {
+      assert.ok((last.get(s.key) ?? -1n) < BigInt(s.seq), `order of ${s.key}`);
+      last.set(s.key, BigInt(s.seq));
+    }
+  });
+});
