@@ -13,6 +13,7 @@ import {
   type _Record as SdkRecord,
 } from '@aws-sdk/client-kinesis';
 import { DependencyError, IllegalArgumentError, KclError } from '../errors.js';
+import { sdkDeserializerOf, useLeanGetRecords } from './get-records-deserializer.js';
 import { mapAwsError } from './map-error.js';
 import type {
   ChildShard,
@@ -31,6 +32,12 @@ export interface KinesisApiOptions {
    * Unset: the SDK client's own settings apply.
    */
   requestTimeoutMillis?: number;
+  /**
+   * Deserialize GetRecords answers with the lean deserializer (`get-records-deserializer.ts`) inside the SDK's
+   * pipeline; `false` keeps the SDK's own (benchmarks and equivalence tests compare the two).
+   * @defaultValue true
+   */
+  leanGetRecords?: boolean;
 }
 
 /** Per-call options. */
@@ -160,12 +167,15 @@ function toSdkShardFilter(filter: ShardFilter): SdkShardFilter {
  */
 export class KinesisApi {
   private readonly caller: KinesisCaller;
+  /** The client's own GetRecords deserializer, the lean path's fallback; undefined ⇒ the SDK's path only. */
+  private readonly sdkDeserializer: ReturnType<typeof sdkDeserializerOf>;
 
   constructor(
     private readonly client: KinesisClient,
     options: KinesisApiOptions = {},
   ) {
     this.caller = new KinesisCaller(options.requestTimeoutMillis);
+    this.sdkDeserializer = options.leanGetRecords === false ? undefined : sdkDeserializerOf(client);
   }
 
   async describeStreamSummary(stream: StreamRef, options: CallOptions = {}): Promise<StreamSummary> {
@@ -253,7 +263,7 @@ export class KinesisApi {
   }
 
   /**
-   * One GetRecords call. `data` is the SDK's `Uint8Array` as decoded (no copy). `stream` is only used for
+   * One GetRecords call. `data` is the `Uint8Array` as decoded (no copy), by the lean deserializer unless disabled. `stream` is only used for
    * `StreamARN` (sent only when an ARN is given: kinesalite knows no ARNs) and error messages; `shardId` only
    * for error messages. No `nextShardIterator` ⇒ the shard is closed and fully read.
    */
@@ -266,8 +276,10 @@ export class KinesisApi {
     const input: GetRecordsCommandInput = { ShardIterator: shardIterator, Limit: limit };
     if (stream?.streamArn) input.StreamARN = stream.streamArn;
     const where = [stream && streamLabel(stream), options.shardId].filter(Boolean).join('/');
+    const command = new GetRecordsCommand(input);
+    if (this.sdkDeserializer) useLeanGetRecords(command, this.sdkDeserializer);
     const out = await this.caller.call(where ? `Kinesis.GetRecords(${where})` : 'Kinesis.GetRecords', options.signal, (o) =>
-      this.client.send(new GetRecordsCommand(input), o),
+      this.client.send(command, o),
     );
     const result: GetRecordsResult = { records: (out.Records ?? []).map(toRecord) };
     if (out.NextShardIterator) result.nextShardIterator = out.NextShardIterator;
