@@ -10,7 +10,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetRecordsCommand } from '@aws-sdk/client-kinesis';
 import { createKinesisClient, type KinesisClient } from '../../src/aws/clients.js';
-import { decodeBase64, sdkDeserializerOf, useLeanGetRecords } from '../../src/aws/get-records-deserializer.js';
+import { sdkDeserializerOf, useLeanGetRecords } from '../../src/aws/get-records-deserializer.js';
+import { decodeBase64 } from '../../src/aws/get-records-json.js';
 import { KinesisApi } from '../../src/aws/kinesis-api.js';
 import { KclError } from '../../src/errors.js';
 import { RecordAggregator } from '../../src/retrieval/kpl/aggregator.js';
@@ -126,6 +127,11 @@ function writeJson(v: unknown, random: () => number, escapeRate: number): string
   for (let i = entries.length - 1; i > 0; i--) {
     const j = randomInt(random, i + 1);
     [entries[i], entries[j]] = [entries[j]!, entries[i]!];
+  }
+  // Duplicate members (the last wins): an earlier `null` or copy of a member.
+  if (entries.length > 0 && random() < 0.1) {
+    const [k, x] = entries[randomInt(random, entries.length)]!;
+    entries.unshift([k, random() < 0.5 ? null : x]);
   }
   const body = entries.map(([k, x]) => `${ws(random)}${writeString(k, random, escapeRate)}${ws(random)}:${ws(random)}${writeJson(x, random, escapeRate)}`);
   return `{${body.join(',')}${ws(random)}}`;
@@ -272,14 +278,43 @@ describe('lean GetRecords deserializer', () => {
       ['expired iterator', { status: 400, contentType: json, body: JSON.stringify({ __type: 'ExpiredIteratorException', message: 'old' }) }],
       ['server error', { status: 500, contentType: json, body: JSON.stringify({ __type: 'InternalFailure' }) }],
       ['an HTML error page', { status: 503, contentType: 'text/html', body: '<html>busy</html>' }],
+      ['a __proto__ member', { status: 200, contentType: json, body: odd({ ['__proto__']: { x: 1 } }) }],
+      ['trailing comma', { status: 200, contentType: json, body: '{"Records":[],}' }],
+      ['single quotes', { status: 200, contentType: json, body: "{'Records':[]}" }],
+      ['leading zero', { status: 200, contentType: json, body: '{"Records":[],"MillisBehindLatest":01}' }],
+      ['a raw control character', { status: 200, contentType: json, body: '{"Records":[],"NextShardIterator":"a\u0001b"}' }],
+      ['a bad escape', { status: 200, contentType: json, body: '{"Records":[],"NextShardIterator":"a\\qb"}' }],
+      ['unterminated string', { status: 200, contentType: json, body: '{"Records":[],"NextShardIterator":"ab' }],
+      ['trailing garbage', { status: 200, contentType: json, body: '{"Records":[]} x' }],
+      ['two documents', { status: 200, contentType: json, body: '{"Records":[]}{}' }],
+      ['a byte-order mark', { status: 200, contentType: json, body: '\uFEFF{"Records":[]}' }],
+      ['NaN', { status: 200, contentType: json, body: '{"Records":[],"MillisBehindLatest":NaN}' }],
+      ['true misspelt', { status: 200, contentType: json, body: '{"Records":[],"X":tru}' }],
+      ['invalid UTF-8 in a key', { status: 200, contentType: json, body: Buffer.concat([Buffer.from(odd({}).slice(0, -1)), Buffer.from([0x2c, 0x22, 0xc3, 0x28, 0xff, 0x22, 0x3a, 0x31, 0x7d])]) }],
     ];
     // Node's decoder, which the SDK also uses, ignores the unused bits of the last character: same bytes either way.
-    const leanCases = new Set(['JSON content type with charset', 'application/json', 'non-canonical padding bits']);
+    const leanCases = new Set(['JSON content type with charset', 'application/json', 'non-canonical padding bits', 'invalid UTF-8 in a key']);
     for (const [name, a] of cases) {
       const { sdk, lean, fellBack } = await both(a);
       assert.deepEqual(lean, sdk, name);
       if (leanCases.has(name)) assert.equal(fellBack, false, `${name}: lean path`);
       else assert.equal(fellBack, true, `${name}: SDK path`);
+    }
+  });
+
+  it('gives the SDK’s result or error on randomly damaged answers', async () => {
+    const random = seededRandom(0xbad);
+    const noise = ['"', '\\', ',', ':', '{', '}', '[', ']', ' ', 'n', '0', '-', '.', 'e', '=', 'A', '\u0000', 'é', '\uFEFF'];
+    for (let i = 0; i < 100; i++) {
+      let body = writeJson(generatedBody(random), random, 0.02);
+      for (let k = 1 + randomInt(random, 3); k > 0; k--) {
+        const at = randomInt(random, body.length);
+        const op = randomInt(random, 3);
+        const ch = noise[randomInt(random, noise.length)]!;
+        body = op === 0 ? body.slice(0, at) + ch + body.slice(at) : op === 1 ? body.slice(0, at) + body.slice(at + 1) : body.slice(0, at) + ch + body.slice(at + 1);
+      }
+      const { sdk, lean } = await both({ status: 200, contentType: 'application/x-amz-json-1.1', body });
+      assert.deepEqual(lean, sdk, `case ${i}\n${body.slice(0, 300)}`);
     }
   });
 
