@@ -2,6 +2,7 @@
  * The drain contenders of bench/drain-throughput.ts and bench/replay.ts: each drains every shard of a stream from
  * TRIM_HORIZON (all shards concurrently) and resolves with the records it received.
  */
+import { setMaxListeners } from 'node:events';
 import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
 import { createKinesisClient, type KinesisClient } from '../src/aws/clients.js';
 import { KinesisApi } from '../src/aws/kinesis-api.js';
@@ -81,6 +82,7 @@ export async function drainPollingFetchers(ctx: DrainContext, leanGetRecords = t
   const client = newClient(ctx);
   const api = new KinesisApi(client, { requestTimeoutMillis: 30_000, leanGetRecords });
   const controller = new AbortController();
+  setMaxListeners(0, controller.signal); // every fetcher and every next() of every shard listens to it
   try {
     const counts = await Promise.all(
       ctx.shards.map(async ({ shardId, records: expected }) => {
