@@ -19,18 +19,16 @@ import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
-import { createKinesisClient, type KinesisClient } from '../src/aws/clients.js';
 import { KinesisAdmin, type PutRecordInput } from '../src/aws/kinesis-admin.js';
 import { KinesisApi } from '../src/aws/kinesis-api.js';
 import type { GetRecordsResult, KinesisRecord, StreamRef } from '../src/aws/kinesis-types.js';
 import { evenHashKeyRanges } from '../src/shards/hash-key-range.js';
 import { ExtendedSequenceNumber } from '../src/checkpoint/extended-sequence-number.js';
 import { PollingFetcher } from '../src/retrieval/polling-fetcher.js';
-import { Scheduler } from '../src/index.js';
 import { systemClock } from '../src/util/clock.js';
 import { silentLogger } from '../src/util/logger.js';
-import { TEST_CREDENTIALS, TEST_REGION, uniqueName } from '../test/support/emulators.js';
+import { uniqueName } from '../test/support/emulators.js';
+import { drainBareSdk, drainPollingFetchers, drainScheduler, newClient, type Contender, type DrainContext } from './drain-contenders.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,146 +46,9 @@ const RECORD_BYTES = Number(args['record-bytes']);
 const ROUNDS = Number(args.rounds);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** What every contender gets: where the stream is and how many records each shard holds. */
-export interface DrainContext {
-  endpoint: string;
-  stream: StreamRef;
-  shards: { shardId: string; records: number }[];
-  /** GetRecords `Limit`, the same for every contender. */
-  maxRecords: number;
-}
-
-export interface Contender {
-  name: string;
-  /** Drains every shard of `ctx` once from TRIM_HORIZON; resolves with the records received. */
-  drain(ctx: DrainContext): Promise<number>;
-}
-
-/** Every contender builds its client this way: HTTP/1.1 keep-alive, as the library does against an endpoint. */
-function newClient(ctx: DrainContext): KinesisClient {
-  return createKinesisClient({ region: TEST_REGION, endpoint: ctx.endpoint, credentials: TEST_CREDENTIALS });
-}
-
-/** (a) The floor: GetShardIterator(TRIM_HORIZON), then GetRecords until the shard's records are in, per shard. */
-async function drainBareSdk(ctx: DrainContext): Promise<number> {
-  const client = newClient(ctx);
-  try {
-    const counts = await Promise.all(
-      ctx.shards.map(async ({ shardId, records: expected }) => {
-        const it = await client.send(
-          new GetShardIteratorCommand({ StreamName: ctx.stream.streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
-        );
-        let iterator = it.ShardIterator;
-        let received = 0;
-        let bytes = 0;
-        while (iterator !== undefined && received < expected) {
-          const out = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: ctx.maxRecords }));
-          const records = out.Records ?? [];
-          for (const r of records) bytes += r.Data?.byteLength ?? 0; // touch the payloads, as a consumer would
-          received += records.length;
-          iterator = out.NextShardIterator;
-          if (records.length === 0) break; // caught up
-        }
-        if (bytes === 0 && received > 0) throw new Error('no payload bytes');
-        return received;
-      }),
-    );
-    return counts.reduce((a, b) => a + b, 0);
-  } finally {
-    client.destroy();
-  }
-}
-
-/** (b) One PollingFetcher per shard; the consumer takes each batch as soon as it is there. */
-async function drainPollingFetchers(ctx: DrainContext): Promise<number> {
-  const client = newClient(ctx);
-  const api = new KinesisApi(client, { requestTimeoutMillis: 30_000 });
-  const controller = new AbortController();
-  try {
-    const counts = await Promise.all(
-      ctx.shards.map(async ({ shardId, records: expected }) => {
-        const fetcher = new PollingFetcher({
-          kinesis: api,
-          stream: ctx.stream,
-          shardId,
-          checkpoint: ExtendedSequenceNumber.TRIM_HORIZON,
-          maxRecords: ctx.maxRecords,
-          idleTimeBetweenReadsMillis: 1000,
-          maxPrefetchBatches: 3,
-          maxPrefetchBytes: 8 * 1024 * 1024,
-          clock: systemClock,
-          logger: silentLogger,
-        });
-        fetcher.start(controller.signal);
-        let received = 0;
-        let bytes = 0;
-        try {
-          while (received < expected) {
-            const batch = await fetcher.next(controller.signal);
-            for (const r of batch.records) bytes += r.data.byteLength;
-            received += batch.records.length;
-            if (batch.isAtShardEnd) break;
-          }
-        } finally {
-          await fetcher.stop();
-        }
-        if (bytes === 0 && received > 0) throw new Error('no payload bytes');
-        return received;
-      }),
-    );
-    return counts.reduce((a, b) => a + b, 0);
-  } finally {
-    controller.abort();
-    client.destroy();
-  }
-}
-
-let dynamoEndpoint = '';
-
-/**
- * (c) The whole library: a `Scheduler` (fresh application and lease table per drain, so it starts from
- * TRIM_HORIZON) with a processor that touches every payload and checkpoints after each batch — a realistic
- * consumer, so its DynamoDB writes (lease table, takes, renewals, one checkpoint per batch) are in the figure.
- */
-async function drainScheduler(ctx: DrainContext): Promise<number> {
-  const total = ctx.shards.reduce((n, s) => n + s.records, 0);
-  let received = 0;
-  let bytes = 0;
-  let resolveDone!: () => void;
-  const done = new Promise<void>((r) => (resolveDone = r));
-  const scheduler = new Scheduler({
-    applicationName: uniqueName('drain-app'),
-    streamName: ctx.stream.streamName!,
-    workerId: 'bench',
-    region: TEST_REGION,
-    credentials: TEST_CREDENTIALS,
-    endpoints: { kinesis: ctx.endpoint, dynamodb: dynamoEndpoint },
-    initialPosition: 'TRIM_HORIZON',
-    retrieval: { mode: 'polling', maxRecords: ctx.maxRecords, idleTimeBetweenReadsMillis: 1000 },
-    processorFactory: () => ({
-      initialize() {},
-      async processRecords({ records, checkpointer }) {
-        for (const r of records) bytes += r.data.byteLength;
-        received += records.length;
-        await checkpointer.checkpoint();
-        if (received >= total) resolveDone();
-      },
-      leaseLost() {},
-      async shardEnded({ checkpointer }) {
-        await checkpointer.checkpoint();
-      },
-    }),
-  });
-  await scheduler.start();
-  await done;
-  await scheduler.shutdown();
-  if (bytes === 0 && received > 0) throw new Error('no payload bytes');
-  return received;
-}
-
 const CONTENDERS: Contender[] = [
   { name: 'bare SDK GetRecords loop', drain: drainBareSdk },
-  { name: 'PollingFetcher ×shards', drain: drainPollingFetchers },
+  { name: 'PollingFetcher ×shards', drain: (ctx) => drainPollingFetchers(ctx) },
   { name: 'Scheduler (1 worker, checkpoint per batch)', drain: drainScheduler },
 ];
 
@@ -348,9 +209,8 @@ async function main(): Promise<void> {
   );
   const { endpoint, child } = await startKinesaliteChild();
   const dynamo = await startKinesaliteChild(DYNALITE_CHILD);
-  dynamoEndpoint = dynamo.endpoint;
   try {
-    const ctx = await fill(endpoint);
+    const ctx = { ...(await fill(endpoint)), dynamoEndpoint: dynamo.endpoint };
     console.log(`records per shard: ${ctx.shards.map((s) => s.records).join(', ')}`);
     for (const contender of CONTENDERS) await measure(contender, ctx); // warm-up (JIT, sockets), not reported
 

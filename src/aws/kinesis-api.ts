@@ -17,6 +17,7 @@ import type { Logger } from '../util/logger.js';
 import type { ChildShard, Shard } from '../shards/shard.js';
 import { callWithDeadline, type SendOptions } from './call-deadline.js';
 import type { GetRecordsResult, IteratorPosition, KinesisRecord, ShardFilter, StreamRef, StreamSummary } from './kinesis-types.js';
+import { sdkDeserializerOf, useLeanGetRecords } from './get-records-deserializer.js';
 
 export interface KinesisApiOptions {
   /**
@@ -30,6 +31,12 @@ export interface KinesisApiOptions {
   listTimeoutMillis?: number | undefined;
   /** Where timeouts are reported. */
   logger?: Logger | undefined;
+  /**
+   * Deserialize GetRecords answers with the lean deserializer (`get-records-deserializer.ts`) inside the SDK's
+   * pipeline; `false` keeps the SDK's own (benchmarks and equivalence tests compare the two).
+   * @defaultValue true
+   */
+  leanGetRecords?: boolean;
 }
 
 /** Per-call options. */
@@ -134,6 +141,8 @@ export class KinesisApi {
   private readonly caller: KinesisCaller;
   private readonly readTimeout: number | undefined;
   private readonly listTimeout: number | undefined;
+  /** The client's own GetRecords deserializer, the lean path's fallback; undefined ⇒ the SDK's path only. */
+  private readonly sdkDeserializer: ReturnType<typeof sdkDeserializerOf>;
 
   constructor(
     private readonly client: KinesisClient,
@@ -142,6 +151,7 @@ export class KinesisApi {
     this.caller = new KinesisCaller(options.requestTimeoutMillis, options.logger);
     this.readTimeout = options.readTimeoutMillis ?? options.requestTimeoutMillis;
     this.listTimeout = options.listTimeoutMillis ?? options.requestTimeoutMillis;
+    this.sdkDeserializer = options.leanGetRecords === false ? undefined : sdkDeserializerOf(client);
   }
 
   async describeStreamSummary(stream: StreamRef, options: CallOptions = {}): Promise<StreamSummary> {
@@ -229,7 +239,7 @@ export class KinesisApi {
   }
 
   /**
-   * One GetRecords call. `data` is the SDK's `Uint8Array` as decoded (no copy). `stream` is only used for
+   * One GetRecords call. `data` is the `Uint8Array` as decoded (no copy), by the lean deserializer unless disabled. `stream` is only used for
    * `StreamARN` (sent only when an ARN is given: kinesalite knows no ARNs) and error messages; `shardId` only
    * for error messages. No `nextShardIterator` ⇒ the shard is closed and fully read, if the service says so (child
    * shards here, or an ending sequence number in ListShards); else the answer is invalid (see `PollingFetcher`).
@@ -243,8 +253,10 @@ export class KinesisApi {
     const input: GetRecordsCommandInput = { ShardIterator: shardIterator, Limit: limit };
     if (stream?.streamArn) input.StreamARN = stream.streamArn;
     const where = [stream && streamLabel(stream), options.shardId].filter(Boolean).join('/');
+    const command = new GetRecordsCommand(input);
+    if (this.sdkDeserializer) useLeanGetRecords(command, this.sdkDeserializer);
     const out = await this.caller.call(where ? `Kinesis.GetRecords(${where})` : 'Kinesis.GetRecords', options.signal, (o) =>
-      this.client.send(new GetRecordsCommand(input), o),
+      this.client.send(command, o),
     this.readTimeout);
     const result: GetRecordsResult = { records: (out.Records ?? []).map(toRecord) };
     if (out.NextShardIterator) result.nextShardIterator = out.NextShardIterator;

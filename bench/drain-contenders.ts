@@ -1,0 +1,165 @@
+/**
+ * The drain contenders of bench/drain-throughput.ts and bench/replay.ts: each drains every shard of a stream from
+ * TRIM_HORIZON (all shards concurrently) and resolves with the records it received.
+ */
+import { setMaxListeners } from 'node:events';
+import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
+import { createKinesisClient, type KinesisClient } from '../src/aws/clients.js';
+import { KinesisApi } from '../src/aws/kinesis-api.js';
+import type { StreamRef } from '../src/aws/kinesis-types.js';
+import { ExtendedSequenceNumber } from '../src/checkpoint/extended-sequence-number.js';
+import { PollingFetcher } from '../src/retrieval/polling-fetcher.js';
+import { Scheduler } from '../src/index.js';
+import { systemClock } from '../src/util/clock.js';
+import { silentLogger } from '../src/util/logger.js';
+import { aggDeaggregate } from '../test/support/aws-kinesis-agg.js';
+import { TEST_CREDENTIALS, TEST_REGION, uniqueName } from '../test/support/emulators.js';
+
+/** What every contender gets: where the stream is and how many records each shard holds. */
+export interface DrainContext {
+  endpoint: string;
+  stream: StreamRef;
+  shards: { shardId: string; records: number }[];
+  /** GetRecords `Limit`, the same for every contender. */
+  maxRecords: number;
+  /** DynamoDB endpoint for the Scheduler's lease table. */
+  dynamoEndpoint?: string;
+  /** Records per shard count user records of KPL aggregates (the bare loop then deaggregates with aws-kinesis-agg). */
+  kpl?: boolean;
+}
+
+export interface Contender {
+  name: string;
+  /** Drains every shard of `ctx` once from TRIM_HORIZON; resolves with the records received. */
+  drain(ctx: DrainContext): Promise<number>;
+}
+
+/** Every contender builds its client this way: HTTP/1.1 keep-alive, as the library does against an endpoint. */
+export function newClient(ctx: DrainContext): KinesisClient {
+  return createKinesisClient({ region: TEST_REGION, endpoint: ctx.endpoint, credentials: TEST_CREDENTIALS });
+}
+
+/** (a) The floor: GetShardIterator(TRIM_HORIZON), then GetRecords until the shard's records are in, per shard. */
+export async function drainBareSdk(ctx: DrainContext): Promise<number> {
+  const client = newClient(ctx);
+  try {
+    const counts = await Promise.all(
+      ctx.shards.map(async ({ shardId, records: expected }) => {
+        const it = await client.send(
+          new GetShardIteratorCommand({ StreamName: ctx.stream.streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+        );
+        let iterator = it.ShardIterator;
+        let received = 0;
+        let bytes = 0;
+        while (iterator !== undefined && received < expected) {
+          const out = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: ctx.maxRecords }));
+          const records = out.Records ?? [];
+          if (ctx.kpl) {
+            for (const r of records) {
+              const users = aggDeaggregate({ data: r.Data!, partitionKey: r.PartitionKey!, sequenceNumber: r.SequenceNumber! });
+              for (const u of users) bytes += u.Data.length; // aws-kinesis-agg hands out base64
+              received += users.length;
+            }
+          } else {
+            for (const r of records) bytes += r.Data?.byteLength ?? 0; // touch the payloads, as a consumer would
+            received += records.length;
+          }
+          iterator = out.NextShardIterator;
+          if (records.length === 0) break; // caught up
+        }
+        if (bytes === 0 && received > 0) throw new Error('no payload bytes');
+        return received;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** (b) One PollingFetcher per shard; the consumer takes each batch as soon as it is there. */
+export async function drainPollingFetchers(ctx: DrainContext, leanGetRecords = true): Promise<number> {
+  const client = newClient(ctx);
+  const api = new KinesisApi(client, { requestTimeoutMillis: 30_000, leanGetRecords });
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal); // every fetcher and every next() of every shard listens to it
+  try {
+    const counts = await Promise.all(
+      ctx.shards.map(async ({ shardId, records: expected }) => {
+        const fetcher = new PollingFetcher({
+          kinesis: api,
+          stream: ctx.stream,
+          shardId,
+          checkpoint: ExtendedSequenceNumber.TRIM_HORIZON,
+          maxRecords: ctx.maxRecords,
+          idleTimeBetweenReadsMillis: 1000,
+          maxPrefetchBatches: 3,
+          maxPrefetchBytes: 8 * 1024 * 1024,
+          clock: systemClock,
+          logger: silentLogger,
+        });
+        fetcher.start(controller.signal);
+        let received = 0;
+        let bytes = 0;
+        try {
+          while (received < expected) {
+            const batch = await fetcher.next(controller.signal);
+            for (const r of batch.records) bytes += r.data.byteLength;
+            received += batch.records.length;
+            if (batch.isAtShardEnd) break;
+          }
+        } finally {
+          await fetcher.stop();
+        }
+        if (bytes === 0 && received > 0) throw new Error('no payload bytes');
+        return received;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  } finally {
+    controller.abort();
+    client.destroy();
+  }
+}
+
+/**
+ * (c) The whole library: a `Scheduler` (fresh application and lease table per drain, so it starts from
+ * TRIM_HORIZON) with a processor that touches every payload and checkpoints after each batch — a realistic
+ * consumer, so its DynamoDB writes (lease table, takes, renewals, one checkpoint per batch) are in the figure.
+ */
+export async function drainScheduler(ctx: DrainContext): Promise<number> {
+  const total = ctx.shards.reduce((n, s) => n + s.records, 0);
+  let received = 0;
+  let bytes = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const scheduler = new Scheduler({
+    applicationName: uniqueName('drain-app'),
+    streamName: ctx.stream.streamName!,
+    workerId: 'bench',
+    region: TEST_REGION,
+    credentials: TEST_CREDENTIALS,
+    endpoints: { kinesis: ctx.endpoint, dynamodb: ctx.dynamoEndpoint ?? '' },
+    initialPosition: 'TRIM_HORIZON',
+    retrieval: { mode: 'polling', maxRecords: ctx.maxRecords, idleTimeBetweenReadsMillis: 1000 },
+    processorFactory: () => ({
+      initialize() {},
+      async processRecords({ records, checkpointer }) {
+        for (const r of records) bytes += r.data.byteLength;
+        received += records.length;
+        await checkpointer.checkpoint();
+        if (received >= total) resolveDone();
+      },
+      leaseLost() {},
+      async shardEnded({ checkpointer }) {
+        await checkpointer.checkpoint();
+      },
+    }),
+  });
+  await scheduler.start();
+  await done;
+  await scheduler.shutdown();
+  if (bytes === 0 && received > 0) throw new Error('no payload bytes');
+  return received;
+}
+

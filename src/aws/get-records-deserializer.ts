@@ -1,0 +1,122 @@
+import type { GetRecordsCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { parseGetRecordsJson } from './get-records-json.js';
+
+/**
+ * A lean deserializer for GetRecords, installed per command in the SDK's own middleware stack (signing, credentials,
+ * endpoints, retries and error mapping stay the SDK's). It replaces only the step that turns a 2xx JSON answer into
+ * the output: one pass over the body's bytes (`get-records-json.ts`), `Data` decoded straight into `Uint8Array`s, no
+ * schema walk, no per-value regular expression. Anything else — an error status, another content type (CBOR), a body that is not a Node stream,
+ * JSON that is not the shape AWS documents (a string timestamp, a `__type`, non-canonical base64...) — goes to the
+ * SDK's own deserializer on the same bytes, so the result (or the error) is exactly the SDK's.
+ */
+type Stack = GetRecordsCommand['middlewareStack'];
+type AddArgs = Parameters<Stack['add']>;
+type Middleware = AddArgs[0];
+type Handler = ReturnType<Middleware>;
+type HandlerArgs = Parameters<Handler>[0];
+type HandlerResult = Awaited<ReturnType<Handler>>;
+
+/** What the SDK's response object looks like to us (an `HttpResponse`). */
+interface RawResponse {
+  statusCode: number;
+  headers: Record<string, string | undefined>;
+  body: unknown;
+}
+
+/** The name the SDK's deserializer has; overriding it (same step and priority) replaces it for one command only. */
+const DESERIALIZER_NAME = 'deserializerMiddleware';
+const JSON_CONTENT_TYPES = new Set(['application/x-amz-json-1.1', 'application/json']);
+
+/**
+ * The SDK's own deserializer of `client`, as installed on its stack (found by name), or `undefined` when the client
+ * has none we recognise or does not speak awsJson1_1 — then GetRecords keeps the SDK's path.
+ */
+export function sdkDeserializerOf(client: KinesisClient): Middleware | undefined {
+  const protocol = (client.config as { protocol?: unknown }).protocol as { getShapeId?: () => string } | undefined;
+  if (typeof protocol?.getShapeId !== 'function' || protocol.getShapeId() !== 'aws.protocols#awsJson1_1') return undefined;
+  let found: Middleware | undefined;
+  // A stack copies its entries into another via `applyToStack`; a recording stand-in keeps the one we want.
+  const recorder = {
+    add(middleware: Middleware, options?: { name?: string; step?: string }) {
+      if (options?.name === DESERIALIZER_NAME && options.step === 'deserialize') found = middleware;
+    },
+    addRelativeTo() {},
+    identifyOnResolve() {
+      return false;
+    },
+  };
+  try {
+    client.middlewareStack.applyToStack(recorder as unknown as Parameters<KinesisClient['middlewareStack']['applyToStack']>[0]);
+  } catch {
+    return undefined;
+  }
+  return found;
+}
+
+/**
+ * Installs the lean deserializer on one GetRecords command. `sdkDeserializer` is {@link sdkDeserializerOf} of the
+ * client that will send it (the fallback).
+ */
+export function useLeanGetRecords(command: GetRecordsCommand, sdkDeserializer: Middleware): void {
+  command.middlewareStack.add(leanMiddleware(sdkDeserializer), {
+    name: DESERIALIZER_NAME,
+    step: 'deserialize',
+    tags: ['DESERIALIZER'],
+    override: true,
+  } as AddArgs[1]);
+}
+
+function leanMiddleware(sdkDeserializer: Middleware): Middleware {
+  return (next: Handler, context: Parameters<Middleware>[1]) =>
+    async (args: HandlerArgs): Promise<HandlerResult> => {
+      const { response } = await next(args);
+      const raw = response as RawResponse;
+      const viaSdk = (): Promise<HandlerResult> => sdkDeserializer(async () => ({ response, output: undefined }), context)(args);
+      if (!isPlainJsonAnswer(raw)) return viaSdk();
+      const body = await readBody(raw.body);
+      if (body === undefined) return viaSdk();
+      const output = parseGetRecordsJson(body);
+      // The SDK reads a Uint8Array body as it would have read the stream.
+      raw.body = body;
+      if (output === undefined) return viaSdk();
+      output.$metadata = {
+        httpStatusCode: raw.statusCode,
+        requestId: raw.headers['x-amzn-requestid'] ?? raw.headers['x-amzn-request-id'] ?? raw.headers['x-amz-request-id'],
+        extendedRequestId: raw.headers['x-amz-id-2'],
+        cfId: raw.headers['x-amz-cf-id'],
+      };
+      return { response, output };
+    };
+}
+
+function isPlainJsonAnswer(response: RawResponse): boolean {
+  if (typeof response.statusCode !== 'number' || response.statusCode < 200 || response.statusCode >= 300) return false;
+  const type = response.headers?.['content-type'];
+  return typeof type === 'string' && JSON_CONTENT_TYPES.has(type.split(';', 1)[0]!.trim().toLowerCase());
+}
+
+/** The whole body of a Node stream (or bytes already read); `undefined` for anything else. */
+function readBody(body: unknown): Promise<Buffer | undefined> | Buffer | undefined {
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const stream = body as NodeJS.ReadableStream | null | undefined;
+  if (stream === null || stream === undefined || typeof stream.on !== 'function' || typeof stream.read !== 'function') return undefined;
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    stream.on('data', (chunk: Buffer | string) => {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      chunks.push(b);
+      length += b.byteLength;
+    });
+    let ended = false;
+    stream.on('error', reject);
+    stream.on('end', () => {
+      ended = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length));
+    });
+    // A connection cut mid-body may close the stream without an error: never wait forever on it.
+    stream.on('close', () => {
+      if (!ended) reject(Object.assign(new Error('GetRecords answer closed before its end'), { code: 'ECONNRESET' }));
+    });
+  });
+}
