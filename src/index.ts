@@ -63,3 +63,8 @@ export type { Logger } from './util/logger.js';
 export type { Clock } from './util/clock.js';
 export type { Lease } from './leases/lease.js';
 export type { LeaseStore } from './leases/lease-store.js';
+export { DashboardSource, type DashboardSourceOptions, type StatusReader } from './coordinator/dashboard/dashboard-source.js';
+export { DashboardRoutes, type DashboardRoutesOptions } from './coordinator/dashboard/dashboard-routes.js';
+export type { DashboardView, OwnershipEvent } from './coordinator/dashboard/dashboard-tracker.js';
+export type { DashboardProblem } from './coordinator/dashboard/dashboard-problems.js';
+export type { ShardPlacement } from './coordinator/dashboard/shard-layout.js';

@@ -1,14 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { LeaseTableInspector, type LeaseTableInspectorOptions, type LeaseTableStatus } from '../index.js';
+import { LeaseTableInspector, type LeaseTableStatus } from '../index.js';
 import { formatStatus } from './status-format.js';
+import { addSourceOptions, describeReadError as describe, inspectorOptions, type SourceOptions } from './status-source.js';
 
-interface StatusOptions {
-  table?: string;
-  stream?: string;
-  lag: boolean;
-  region?: string;
-  dynamodbEndpoint?: string;
-  kinesisEndpoint?: string;
+interface StatusOptions extends SourceOptions {
   json?: boolean;
   wide?: boolean;
   watch?: number | true;
@@ -22,7 +17,7 @@ function seconds(value: string): number {
 
 /** `ts-kcl status <application>`: the lease table as operators need it, once or refreshed (`--watch`). */
 export function statusCommand(): Command {
-  return new Command('status')
+  return addSourceOptions(new Command('status')
     .summary('show the lease table: who owns which shard, checkpoints, handoffs and each shard’s lag')
     .description(
       'Reads the lease table (read-only) and prints one row per shard: state, owner, lease counter, checkpoint, ' +
@@ -31,13 +26,7 @@ export function statusCommand(): Command {
         'giving the age of the oldest record not yet checkpointed and MillisBehindLatest (this uses the shard’s ' +
         'GetRecords allowance once per refresh). Credentials come from the AWS SDK’s default chain.',
     )
-    .argument('[application]', 'the application name (the default lease table name)')
-    .option('-t, --table <name>', 'lease table name (default: the application name)')
-    .option('-s, --stream <name-or-arn>', 'the stream, to measure each shard’s lag')
-    .option('--no-lag', 'do not call Kinesis (lease table only)')
-    .option('--region <region>', 'AWS region (default: AWS_REGION, else us-east-1)')
-    .option('--dynamodb-endpoint <url>', 'DynamoDB endpoint (local emulators, VPC endpoints)')
-    .option('--kinesis-endpoint <url>', 'Kinesis endpoint')
+    .argument('[application]', 'the application name (the default lease table name)'))
     .option('--json', 'print JSON (one document per refresh with --watch)')
     .option('--wide', 'full sequence numbers')
     .option('-w, --watch [seconds]', 'refresh every N seconds (default 5) until interrupted', seconds)
@@ -49,17 +38,7 @@ export function statusCommand(): Command {
 }
 
 async function runStatus(tableName: string, o: StatusOptions): Promise<number> {
-  const config: LeaseTableInspectorOptions = { tableName, lag: o.lag };
-  if (o.region !== undefined) config.region = o.region;
-  if (o.stream !== undefined) config.stream = o.stream.startsWith('arn:') ? { streamArn: o.stream } : { streamName: o.stream };
-  if (o.dynamodbEndpoint !== undefined || o.kinesisEndpoint !== undefined) {
-    config.endpoints = {
-      ...(o.dynamodbEndpoint !== undefined ? { dynamodb: o.dynamodbEndpoint } : {}),
-      ...(o.kinesisEndpoint !== undefined ? { kinesis: o.kinesisEndpoint } : {}),
-    };
-  }
-  if (o.stream === undefined) config.lag = false;
-  const inspector = new LeaseTableInspector(config);
+  const inspector = new LeaseTableInspector(inspectorOptions(tableName, o));
   try {
     if (o.watch === undefined) {
       const status = await inspector.read();
@@ -125,10 +104,4 @@ function track(seen: Map<string, { counter: number; since: number; moved: boolea
   }
   for (const key of [...seen.keys()]) if (!present.has(key)) seen.delete(key);
   return out;
-}
-
-function describe(error: unknown, tableName: string): string {
-  const name = (error as { code?: unknown }).code;
-  if (name === 'KCL_RESOURCE_NOT_FOUND') return `lease table ${tableName} not found (${(error as Error).message})`;
-  return error instanceof Error ? error.message : String(error);
 }

@@ -17,10 +17,11 @@ export interface ResolvedHttp {
   port: number;
   host: string;
   maxEventLoopDelayMillis: number;
+  dashboard: boolean;
 }
 
 const METRICS_KEYS = ['backend', 'level', 'namespace', 'bufferMillis', 'maxQueueSize', 'registry'] as const;
-const HTTP_KEYS = ['port', 'host', 'maxEventLoopDelayMillis'] as const;
+const HTTP_KEYS = ['port', 'host', 'maxEventLoopDelayMillis', 'dashboard'] as const;
 const LEVELS: readonly MetricsLevel[] = ['NONE', 'SUMMARY', 'DETAILED'];
 
 type Bag = Record<string, unknown>;
@@ -106,5 +107,12 @@ export function resolveHttp(value: unknown, renewIntervalMillis: number): Resolv
     port,
     host: h.host ?? '0.0.0.0',
     maxEventLoopDelayMillis: int(h.maxEventLoopDelayMillis, 'http.maxEventLoopDelayMillis', renewIntervalMillis, 10, 3_600_000),
+    dashboard: dashboardFlag(h.dashboard),
   };
+}
+
+function dashboardFlag(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new ConfigError('http.dashboard', `expected true or false, got ${describe(value)}`);
+  return value;
 }

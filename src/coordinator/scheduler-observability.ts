@@ -11,6 +11,7 @@ import { HealthServer } from '../observability/health-server.js';
 import { WorkerHealth, type HealthReport, type ReadinessReport } from '../observability/worker-health.js';
 import type { ShardRecordProcessor } from '../processor/types.js';
 import type { FetchInfo } from '../retrieval/polling-fetcher.js';
+import { dashboardRoutesFor } from './dashboard/scheduler-dashboard.js';
 import { instrumentLeaseStore } from './lease-store-instrumentation.js';
 import { instrumentProcessor } from './processor-instrumentation.js';
 import type { SchedulerEvents } from './scheduler-events.js';
@@ -64,6 +65,7 @@ export class SchedulerObservability {
         health: () => this.healthReport(),
         readiness: () => this.readiness(),
         metrics: prometheus && (async () => ({ contentType: prometheus.contentType, body: await prometheus.text() })),
+        routes: o.http.dashboard ? dashboardRoutesFor(o) : undefined,
       });
     }
     this.subscribe();
