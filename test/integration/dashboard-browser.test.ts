@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 // `ts-kcl dashboard` in real headless Chromium (Debian's chromium, driven by playwright-core) against a 2-worker
 // application (separate processes) on an 8-shard stream in kinesalite + dynalite: the shard map, a split, a
 // killed worker's failover, and a hostile worker id. Screenshots go to .tmp/ (gitignored) as test artifacts.
@@ -7,12 +9,12 @@ import { mkdirSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import type { DashboardView, LeaseTableStatus } from '../../src/index.js';
+import { Scheduler, type DashboardView, type LeaseTableStatus } from '../../src/index.js';
 import { launchChromium } from '../support/browser.js';
 import { startDashboardCli, type DashboardProcess } from '../support/dashboard-cli.js';
 import { startDynalite, startKinesalite, stopAll, TEST_REGION, uniqueName, type Emulator } from '../support/emulators.js';
 import { ROOT } from '../support/multilang-daemon.js';
-import { createStream, kinesisAdmin, produce } from '../support/scenario.js';
+import { clientsFor, createStream, kinesisAdmin, produce } from '../support/scenario.js';
 import { WorkerFleet } from '../support/worker-fleet.js';
 
 const ARTIFACTS = join(ROOT, '.tmp', 'dashboard-test');
@@ -112,8 +114,10 @@ describe('ts-kcl dashboard in headless Chromium (kinesalite + dynalite, 2 worker
 
   it('shows 8 open shards held by both workers, the hostile worker id as plain text, and the same JSON as status', async () => {
     await page.goto(dashboard.url);
+    let rowWidth = 0;
     const boxes = await until('8 owned shards held by both workers', 30_000, async () => {
       const b = await mapBoxes(page);
+      rowWidth = await page.$eval('#map .map-row', (e) => e.getBoundingClientRect().width);
       const owned = b.filter((x) => x.state === 'owned');
       return owned.length === 8 && new Set(owned.map((x) => x.owner)).size === 2 ? b : undefined;
     });
@@ -122,8 +126,7 @@ describe('ts-kcl dashboard in headless Chromium (kinesalite + dynalite, 2 worker
     assert.ok(boxes.every((b) => b.depth === 0));
     const sorted = [...boxes].sort((a, b) => a.x - b.x);
     for (let i = 1; i < sorted.length; i++) assert.ok(sorted[i]!.x >= sorted[i - 1]!.x + sorted[i - 1]!.w - 1, 'shards do not overlap');
-    const rowWidth = await page.$eval('#map .map-row', (e) => e.getBoundingClientRect().width);
-    assert.ok(Math.abs(sorted.reduce((s, b) => s + b.w, 0) - rowWidth) < 4, 'the 8 ranges cover the key space');
+    assert.ok(Math.abs(sorted.reduce((s, b) => s + b.w, 0) - rowWidth) < 4, `the 8 ranges cover the key space (${sorted.map((b) => b.w).join('+')} vs ${rowWidth})`);
 
     // The hostile id: rendered as text, nothing ran, no element was injected.
     assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
@@ -184,7 +187,7 @@ describe('ts-kcl dashboard in headless Chromium (kinesalite + dynalite, 2 worker
     assert.ok(took <= bound, `page showed the new owner after ${took} ms (bound ${bound} ms)`);
     const timeline = await page.$$eval('#timeline li', (lis) => lis.map((li) => ({ kind: (li as HTMLElement).dataset.kind, text: li.textContent })));
     for (const v of victims) {
-      assert.ok(timeline.some((t) => t.kind === 'moved' && t.text!.includes(v) && t.text!.includes(`${EVIL} → ${GOOD}`)), `timeline shows ${v} moving`);
+      assert.ok(timeline.some((t) => t.kind === 'moved' && t.text.includes(v) && t.text.includes(`${EVIL} → ${GOOD}`)), `timeline shows ${v} moving`);
     }
     const workers = await page.$$eval('#worker-rows tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
     const good = workers.find((w) => w[0] === GOOD)!;
@@ -193,5 +196,37 @@ describe('ts-kcl dashboard in headless Chromium (kinesalite + dynalite, 2 worker
     assert.ok(Number(evil[3]) >= victims.length, `${EVIL} lost ${evil[3]}`);
     assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
     await page.screenshot({ path: join(ARTIFACTS, '3-failover.png'), fullPage: true });
+  });
+
+  it('the same page at /dashboard on a Scheduler’s http endpoint (http.dashboard)', async () => {
+    const worker = new Scheduler({
+      applicationName: uniqueName('dashsched'),
+      streamName,
+      workerId: 'in-process',
+      initialPosition: 'TRIM_HORIZON',
+      ...clientsFor(kinesis.endpoint, dynamo.endpoint),
+      leases: { failoverTimeMillis: FAILOVER },
+      retrieval: { mode: 'polling', idleTimeBetweenReadsMillis: 200 },
+      http: { port: 0, host: '127.0.0.1', dashboard: true },
+      processorFactory: () => ({ initialize() {}, async processRecords({ checkpointer }) { await checkpointer.checkpoint(); }, leaseLost() {}, async shardEnded({ checkpointer }) { await checkpointer.checkpoint(); } }),
+    });
+    await worker.start();
+    try {
+      const base = `http://127.0.0.1:${worker.observability.httpAddress!.port}`;
+      const other = await browser.newPage();
+      other.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
+      await other.goto(`${base}/dashboard`);
+      const boxes = await until('the in-process worker owning shards on its own page', 30_000, async () => {
+        const b = await mapBoxes(other);
+        return b.length === 10 && b.some((x) => x.owner === 'in-process') ? b : undefined;
+      });
+      assert.ok(boxes.every((b) => b.owner === 'in-process' || b.owner === ''), 'only this worker (or nobody) owns its table’s leases');
+      const status = (await (await fetch(`${base}/api/status`)).json()) as LeaseTableStatus;
+      assert.equal(status.leases.length, 10);
+      assert.equal((await fetch(`${base}/healthz`)).status, 200, 'the probes still answer');
+      await other.close();
+    } finally {
+      await worker.shutdown();
+    }
   });
 });
