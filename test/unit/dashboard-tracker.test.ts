@@ -104,28 +104,41 @@ describe('dashboard: tracker', () => {
 });
 
 describe('dashboard: source', () => {
-  it('shares one read per refresh interval, measures lag only every lag interval and carries it over', async () => {
+  it('shares one read per refresh interval; measures lag in the background every lag interval and carries it over', async () => {
     let now = 0;
     const calls: boolean[] = [];
+    let releaseLag: () => void = () => {};
     const reader = {
       read: async (o?: { lag?: boolean }) => {
-        calls.push(o?.lag !== false);
-        return table([lease('s', o?.lag !== false ? { lag: { millisBehindLatest: now, pendingRecordAgeMillis: null, caughtUp: false } } : {})]);
+        const lag = o?.lag !== false;
+        calls.push(lag);
+        if (lag) await new Promise<void>((r) => (releaseLag = r));
+        return table([lease('s', lag ? { lag: { millisBehindLatest: 42, pendingRecordAgeMillis: null, caughtUp: false } } : {})]);
       },
     };
     const source = new DashboardSource({ reader, measuresLag: true, refreshMillis: 1000, lagRefreshMillis: 5000, staleAfterMillis: 10_000, now: () => now });
     const [a, b] = await Promise.all([source.view(), source.view()]);
-    assert.equal(a, b);
-    await source.view();
-    assert.deepEqual(calls, [true]);
+    assert.equal(a, b, 'one read shared by two pages');
+    assert.deepEqual(calls, [true, false], 'the table read does not wait for the lag measurement');
+    assert.equal(a.status.leases[0]!.lag, undefined);
+    assert.equal(a.lagMeasuredAt, null);
     now = 1000;
+    await source.view();
+    assert.deepEqual(calls, [true, false, false], 'no second measurement while one runs');
+    releaseLag();
+    await source.settled();
+    now = 2000;
     const c = await source.view();
-    assert.deepEqual(calls, [true, false]);
-    assert.deepEqual(c.status.leases[0]!.lag, { millisBehindLatest: 0, pendingRecordAgeMillis: null, caughtUp: false }, 'the last lag, carried over');
+    assert.deepEqual(c.status.leases[0]!.lag, { millisBehindLatest: 42, pendingRecordAgeMillis: null, caughtUp: false }, 'the measured lag, carried over');
     assert.equal(c.lagMeasuredAt, 0);
+    assert.deepEqual(calls, [true, false, false, false]);
     now = 5000;
     await source.view();
-    assert.deepEqual(calls, [true, false, true]);
+    assert.deepEqual(calls.slice(4), [true, false], 'measured again after the lag interval');
+    releaseLag();
+    await source.settled();
+    assert.equal(source.reads, 4);
+    assert.equal(source.lagReads, 2);
   });
 });
 

@@ -27,7 +27,7 @@ h1 { font-size: 17px; margin: 0 0 2px; } h2 { font-size: 14px; margin: 14px 0 6p
 table { border-collapse: collapse; background: #fff; width: 100%; }
 th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #e6e8ec; font-variant-numeric: tabular-nums; white-space: nowrap; }
 th { background: #eef0f4; font-weight: 600; }
-td.wrap { white-space: normal; word-break: break-all; }
+td.wrap { white-space: normal; overflow-wrap: break-word; max-width: 28em; }
 .cols { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.8fr); gap: 18px; }
 .scroll { overflow-x: auto; }
 #timeline { list-style: none; padding: 0; margin: 0; max-height: 300px; overflow: auto; background: #fff; border: 1px solid #d5d9e0; }
@@ -161,7 +161,7 @@ function renderShards(v, stalled) {
     var pending = !lag || lag.error !== undefined ? '-' : lag.caughtUp ? 'caught up' : dur(lag.pendingRecordAgeMillis);
     var cp = short(l.checkpoint) + (l.checkpointSubSequenceNumber > 0 ? '/' + l.checkpointSubSequenceNumber : '');
     [l.stream === undefined ? l.shardId : l.leaseKey, l.state, l.owner === null ? '-' : l.owner,
-      l.counter + (since !== undefined ? ' (moved ' + dur(Math.max(0, now - since)) + ' ago)' : ''),
+      l.counter + (since !== undefined ? ' · ' + dur(Math.max(0, now - since)) + ' ago' : ''),
       cp, behind, pending, (l.parents.join(', ') || '-') + ' → ' + (l.children.join(', ') || '-')]
       .forEach(function (text, i) { tr.appendChild(el('td', i === 2 || i === 7 ? 'wrap' : '', text)); });
     return tr;
@@ -251,7 +251,7 @@ export function dashboardPage(nonce: string): string {
 <h2>Ownership timeline</h2><ol id="timeline"></ol></div>
 <div><h2>Shards <span class="muted" id="shard-count"></span></h2>
 <input id="filter" placeholder="filter: shard, owner or state" aria-label="filter shards">
-<div class="scroll"><table><thead><tr><th>shard</th><th>state</th><th>owner</th><th>counter</th><th>checkpoint</th><th>behind tip</th><th>oldest pending</th><th>parents → children</th></tr></thead>
+<div class="scroll"><table><thead><tr><th>shard</th><th>state</th><th>owner</th><th>counter · moved</th><th>checkpoint</th><th>behind tip</th><th>oldest pending</th><th>parents → children</th></tr></thead>
 <tbody id="shard-rows"></tbody></table></div></div>
 </div>
 <script nonce="${nonce}">${SCRIPT}</script>

@@ -22,17 +22,21 @@ export interface DashboardSourceOptions {
 
 /**
  * Reads the lease table for the dashboard on demand: nothing is read while no page polls, a read is shared by
- * every page that asks within `refreshMillis`, and lag is measured at most every `lagRefreshMillis` (the last
- * measurement is carried over in between, so the JSON keeps the shape of `ts-kcl status --json`).
+ * every page that asks within `refreshMillis`, and lag is measured at most every `lagRefreshMillis` in the
+ * background (at 1 000 shards that takes longer than a refresh): the table keeps refreshing meanwhile and the
+ * last measurement is carried over, so the JSON keeps the shape of `ts-kcl status --json`.
  */
 export class DashboardSource {
   private readonly tracker: DashboardTracker;
   private readonly now: () => number;
   private cached: { view: DashboardView; at: number } | undefined;
   private inflight: Promise<DashboardView> | undefined;
+  private lagInflight: Promise<void> | undefined;
   private lag = new Map<string, LeaseStatus['lag']>();
   private lagAt: number | null = null;
-  /** Reads done (for tests and the cost benchmark). */
+  private lagStartedAt: number | null = null;
+  private freshLag = false;
+  /** Table reads and lag measurements done (for tests and the cost benchmark). */
   reads = 0;
   lagReads = 0;
 
@@ -50,22 +54,39 @@ export class DashboardSource {
     return this.inflight;
   }
 
+  /** Resolves when no lag measurement is running (tests, benchmark). */
+  async settled(): Promise<void> {
+    await this.lagInflight;
+  }
+
+  private startLag(started: number): void {
+    if (!this.options.measuresLag || this.lagInflight !== undefined) return;
+    if (this.lagStartedAt !== null && started - this.lagStartedAt < this.options.lagRefreshMillis * 0.8) return;
+    this.lagStartedAt = started;
+    this.lagInflight = this.options.reader
+      .read({ lag: true })
+      .then((status) => {
+        this.lagReads++;
+        this.lag = new Map(status.leases.map((l) => [l.leaseKey, l.lag]));
+        this.lagAt = started;
+        this.freshLag = true;
+      })
+      // A failed measurement leaves the last one in place; each lease carries its own `{ error }` otherwise.
+      .catch(() => undefined)
+      .finally(() => (this.lagInflight = undefined));
+  }
+
   private async refresh(): Promise<DashboardView> {
     const started = this.now();
-    const measure = this.options.measuresLag && (this.lagAt === null || started - this.lagAt >= this.options.lagRefreshMillis * 0.8);
-    const status = await this.options.reader.read({ lag: measure });
+    this.startLag(started);
+    const status = await this.options.reader.read({ lag: false });
     this.reads++;
-    if (measure) {
-      this.lagReads++;
-      this.lagAt = started;
-      this.lag = new Map(status.leases.map((l) => [l.leaseKey, l.lag]));
-    } else {
-      for (const l of status.leases) {
-        const last = this.lag.get(l.leaseKey);
-        if (last !== undefined) l.lag = last;
-      }
+    for (const l of status.leases) {
+      const last = this.lag.get(l.leaseKey);
+      if (last !== undefined) l.lag = last;
     }
-    const view = this.tracker.update(status, this.now(), this.lagAt, measure);
+    const view = this.tracker.update(status, this.now(), this.lagAt, this.freshLag);
+    this.freshLag = false;
     this.cached = { view, at: started };
     return view;
   }
