@@ -41,7 +41,7 @@ try {
       ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(p) || /^dist\/.+\.(js|d\.ts)$/.test(p);
     const unexpected = files.filter((p) => !allowed(p));
     if (unexpected.length) throw new Error(`unexpected files in the package: ${unexpected.join(', ')}`);
-    for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'CHANGELOG.md']) {
+    for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/coordinator/dashboard/dashboard-page.js', 'CHANGELOG.md']) {
       if (!files.includes(needed)) throw new Error(`missing from the package: ${needed}`);
     }
     if (!readFileSync(join(ROOT, 'dist/cli/main.js'), 'utf8').startsWith('#!/usr/bin/env node')) {
@@ -111,7 +111,7 @@ export const bad = new Scheduler({ ...options, noSuchOption: 1 });
 
   step('the ts-kcl bin runs', () => {
     const out = run(join(project, 'node_modules/.bin/ts-kcl'), ['--help'], project);
-    if (!/multilang/.test(out) || !/status/.test(out)) throw new Error(`unexpected --help output:\n${out}`);
+    if (!/multilang/.test(out) || !/status/.test(out) || !/dashboard/.test(out)) throw new Error(`unexpected --help output:\n${out}`);
   });
 } finally {
   if (keep) console.log(`kept ${dir}`);
