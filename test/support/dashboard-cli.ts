@@ -12,7 +12,7 @@ export interface DashboardProcess {
 }
 
 /** Starts `ts-kcl dashboard ...args` on a free port and resolves once it printed its URL. */
-export function startDashboardCli(args: string[], timeoutMillis = 30_000): Promise<DashboardProcess> {
+export function startDashboardCli(args: string[], timeoutMillis = 90_000): Promise<DashboardProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), 'dashboard', '--port', '0', ...args], {
     cwd: ROOT,
     env: { ...process.env, AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_REGION: TEST_REGION },

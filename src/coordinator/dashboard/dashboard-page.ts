@@ -27,8 +27,9 @@ h1 { font-size: 17px; margin: 0 0 2px; } h2 { font-size: 14px; margin: 14px 0 6p
 table { border-collapse: collapse; background: #fff; width: 100%; }
 th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #e6e8ec; font-variant-numeric: tabular-nums; white-space: nowrap; }
 th { background: #eef0f4; font-weight: 600; }
-td.wrap { white-space: normal; overflow-wrap: break-word; max-width: 28em; }
-.cols { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.8fr); gap: 18px; }
+td.wrap { white-space: normal; overflow-wrap: anywhere; min-width: 8em; }
+td.owner { max-width: 16em; overflow: hidden; text-overflow: ellipsis; }
+.cols { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 2.2fr); gap: 18px; }
 .scroll { overflow-x: auto; }
 #timeline { list-style: none; padding: 0; margin: 0; max-height: 300px; overflow: auto; background: #fff; border: 1px solid #d5d9e0; }
 #timeline li { padding: 2px 8px; border-bottom: 1px solid #eef0f4; }
@@ -163,7 +164,11 @@ function renderShards(v, stalled) {
     [l.stream === undefined ? l.shardId : l.leaseKey, l.state, l.owner === null ? '-' : l.owner,
       l.counter + (since !== undefined ? ' · ' + dur(Math.max(0, now - since)) + ' ago' : ''),
       cp, behind, pending, (l.parents.join(', ') || '-') + ' → ' + (l.children.join(', ') || '-')]
-      .forEach(function (text, i) { tr.appendChild(el('td', i === 2 || i === 7 ? 'wrap' : '', text)); });
+      .forEach(function (text, i) {
+        var td = el('td', i === 2 ? 'owner' : i === 7 ? 'wrap' : '', text);
+        if (i === 2) td.title = text;
+        tr.appendChild(td);
+      });
     return tr;
   }));
 }
