@@ -66,8 +66,9 @@ function time(ms) { return new Date(ms).toLocaleTimeString(); }
 function lagOf(l) {
   if (!l.lag) return null;
   if (l.lag.error !== undefined) return null;
-  var v = l.lag.millisBehindLatest !== null ? l.lag.millisBehindLatest : l.lag.pendingRecordAgeMillis;
-  return v === null ? (l.lag.caughtUp ? 0 : null) : v;
+  var a = l.lag.millisBehindLatest, b = l.lag.pendingRecordAgeMillis;
+  if (a === null && b === null) return l.lag.caughtUp ? 0 : null;
+  return Math.max(a === null ? 0 : a, b === null ? 0 : b);
 }
 function stalledKeys(v) {
   var s = new Set();

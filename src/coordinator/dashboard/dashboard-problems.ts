@@ -35,11 +35,14 @@ export function unfinishedParents(lease: LeaseStatus, byShard: ReadonlyMap<strin
   return lease.parents.map((p) => byShard.get(shardKey(lease.stream, p))).filter((p): p is LeaseStatus => p !== undefined && p.state !== 'finished');
 }
 
-/** Lag in milliseconds as one number (behind the tip, else the age of the oldest waiting record). */
+/** Lag in milliseconds as one number: the larger of behind-the-tip and the age of the oldest waiting record. */
 export function lagMillis(lease: LeaseStatus): number | null {
   const lag = lease.lag;
   if (lag === undefined || 'error' in lag) return null;
-  return lag.millisBehindLatest ?? lag.pendingRecordAgeMillis ?? (lag.caughtUp ? 0 : null);
+  const { millisBehindLatest: behind, pendingRecordAgeMillis: pending } = lag;
+  if (behind === null && pending === null) return lag.caughtUp ? 0 : null;
+  // The larger: an emulator (or a shard just written to) may report 0 behind while a record waits.
+  return Math.max(behind ?? 0, pending ?? 0);
 }
 
 /**
