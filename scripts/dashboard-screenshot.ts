@@ -36,6 +36,8 @@ const fleet = new WorkerFleet({
   reportRecords: 'summary',
   shardSyncIntervalMillis: 1000,
   parentShardPollIntervalMillis: 200,
+  // Keep the finished parent's lease, so the picture shows the lineage.
+  cleanupIntervalMillis: 600_000,
 });
 const browser = await launchChromium();
 try {

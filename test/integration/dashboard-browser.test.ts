@@ -137,7 +137,11 @@ describe('ts-kcl dashboard in headless Chromium (kinesalite + dynalite, 2 worker
     assert.equal(await page.$$eval('#shard-rows td', (tds, evil) => tds.filter((td) => td.textContent === evil).length, EVIL), 4);
 
     // /api/status: the same document as `ts-kcl status --json` (LeaseTableStatus).
-    const api = (await (await fetch(new URL('/api/status', dashboard.url))).json()) as LeaseTableStatus;
+    // Lag is measured in the background (every second here): wait for the first measurement.
+    const api = await until('lag on every lease in /api/status', 30_000, async () => {
+      const st = (await (await fetch(new URL('/api/status', dashboard.url))).json()) as LeaseTableStatus;
+      return st.leases.every((l) => l.lag !== undefined) ? st : undefined;
+    });
     assert.equal(api.tableName, app);
     assert.equal(api.leases.length, 8);
     assert.ok(api.leases.every((l) => l.lag !== undefined && l.hashKeyRange !== null));
@@ -218,11 +222,13 @@ describe('ts-kcl dashboard in headless Chromium (kinesalite + dynalite, 2 worker
       await other.goto(`${base}/dashboard`);
       const boxes = await until('the in-process worker owning shards on its own page', 30_000, async () => {
         const b = await mapBoxes(other);
-        return b.length === 10 && b.some((x) => x.owner === 'in-process') ? b : undefined;
+        // 10 leases after the split, or 9 once the finished parent's lease was cleaned up.
+        return b.length >= 9 && b.some((x) => x.owner === 'in-process') ? b : undefined;
       });
       assert.ok(boxes.every((b) => b.owner === 'in-process' || b.owner === ''), 'only this worker (or nobody) owns its table’s leases');
       const status = (await (await fetch(`${base}/api/status`)).json()) as LeaseTableStatus;
-      assert.equal(status.leases.length, 10);
+      assert.ok(status.leases.length === 9 || status.leases.length === 10, `${status.leases.length} leases`);
+      assert.ok(status.leases.every((l) => l.owner === 'in-process' || l.owner === null));
       assert.equal((await fetch(`${base}/healthz`)).status, 200, 'the probes still answer');
       await other.close();
     } finally {
