@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { DashboardRoutes } from '../../src/coordinator/dashboard/dashboard-routes.js';
 import { DashboardSource, type StatusReader } from '../../src/coordinator/dashboard/dashboard-source.js';
 import { HealthServer } from '../../src/observability/health-server.js';
-import { ResourceNotFoundError } from '../../src/errors.js';
+import { ConfigError, ResourceNotFoundError } from '../../src/errors.js';
+import { resolveOptions } from '../../src/config/resolve-options.js';
 import type { LeaseTableStatus } from '../../src/index.js';
 
 const STATUS: LeaseTableStatus = { tableName: 'app', readAt: new Date(0).toISOString(), leases: [], workers: [], malformed: 0 };
@@ -67,3 +68,12 @@ describe('dashboard routes on the worker HTTP endpoint', () => {
 function url(s: { url: (p: string) => string }, p: string): string {
   return s.url(p);
 }
+
+describe('http.dashboard option', () => {
+  const base = { applicationName: 'app', streamName: 's', processorFactory: () => ({}) as never };
+  it('is false by default, true when asked, and a non-boolean is a ConfigError naming http.dashboard', () => {
+    assert.equal(resolveOptions({ ...base, http: { port: 0 } }).http!.dashboard, false);
+    assert.equal(resolveOptions({ ...base, http: { port: 0, dashboard: true } }).http!.dashboard, true);
+    assert.throws(() => resolveOptions({ ...base, http: { port: 0, dashboard: 'yes' as never } }), (e: unknown) => e instanceof ConfigError && e.key === 'http.dashboard');
+  });
+});
