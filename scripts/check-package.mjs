@@ -44,7 +44,7 @@ try {
       ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(p) || /^dist\/.+\.(js|d\.ts)$/.test(p);
     const unexpected = files.filter((p) => !allowed(p));
     if (unexpected.length) throw new Error(`unexpected files in the package: ${unexpected.join(', ')}`);
-    for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'CHANGELOG.md', 'LICENSE']) {
+    for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/coordinator/dashboard/dashboard-page.js', 'CHANGELOG.md', 'LICENSE']) {
       if (!files.includes(needed)) throw new Error(`missing from the package: ${needed}`);
     }
     if (!readFileSync(join(ROOT, 'dist/cli/main.js'), 'utf8').startsWith('#!/usr/bin/env node')) {
@@ -118,7 +118,7 @@ export const bad = new Scheduler({ ...options, noSuchOption: 1 });
 
   await step('the ts-kcl bin runs', () => {
     const out = run(join(project, 'node_modules/.bin/ts-kcl'), ['--help'], project);
-    if (!/multilang/.test(out) || !/status/.test(out)) throw new Error(`unexpected --help output:\n${out}`);
+    if (!/multilang/.test(out) || !/status/.test(out) || !/dashboard/.test(out)) throw new Error(`unexpected --help output:\n${out}`);
   });
 
   // `npm init -y` makes a CommonJS project: require('ts-kcl') must work there (Node 20.19+/22.12+ load ES modules

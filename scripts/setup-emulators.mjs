@@ -4,6 +4,9 @@
 //    .emulators/dynamodb-local/ (DynamoDBLocal.jar + DynamoDBLocal_lib/). Skipped when already there.
 //  - Java: checks `java -version`; when java is missing and we are root on a Debian-like system,
 //    installs a headless JRE with apt-get.
+//  - Chromium: the dashboard's browser tests drive Debian's `chromium` (/usr/bin/chromium) with playwright-core;
+//    when it is missing and we are root on a Debian-like system, installs it with apt-get (playwright's own
+//    browser download cannot work offline).
 // kinesis-local, kinesalite and dynalite are ordinary npm (dev) dependencies and need nothing here.
 // Usage: node scripts/setup-emulators.mjs   (or `npm run setup:emulators`)
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -122,9 +125,28 @@ function setupJava() {
   log(`java installed: ${installed}`);
 }
 
+const CHROMIUM = '/usr/bin/chromium';
+
+function setupChromium() {
+  if (existsSync(CHROMIUM)) {
+    log(`chromium found: ${CHROMIUM}`);
+    return;
+  }
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot || !existsSync('/usr/bin/apt-get')) {
+    throw new Error('chromium is not installed (needed by the dashboard browser tests). Install Debian\'s `chromium` package and re-run.');
+  }
+  log('chromium not found; installing Debian\'s chromium with apt-get (running as root)');
+  execFileSync('apt-get', ['update'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (!aptInstall('chromium')) throw new Error('could not install chromium with apt-get');
+  if (!existsSync(CHROMIUM)) throw new Error(`chromium was installed but ${CHROMIUM} is missing`);
+  log(`chromium installed: ${CHROMIUM}`);
+}
+
 try {
   setupJava();
   setupDynamoDbLocal();
+  setupChromium();
   log('done');
 } catch (error) {
   console.error(`[setup-emulators] failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -69,3 +69,8 @@ export type { ProcessingOptions } from './config/options.js';
 export type { ProcessRecordsResult } from './processor/types.js';
 export type { RecordHandler, RecordContext, DeadLetterFunction, DeadLetterInfo, DeadLetterReason, DeadLetterStream } from './processor/record-handler-types.js';
 export { deadLetterMessage, type DeadLetterMessage } from './processing/dead-letter.js';
+export { DashboardSource, type DashboardSourceOptions, type StatusReader } from './coordinator/dashboard/dashboard-source.js';
+export { DashboardRoutes, type DashboardRoutesOptions } from './coordinator/dashboard/dashboard-routes.js';
+export type { DashboardView, OwnershipEvent } from './coordinator/dashboard/dashboard-tracker.js';
+export type { DashboardProblem } from './coordinator/dashboard/dashboard-problems.js';
+export type { ShardPlacement } from './coordinator/dashboard/shard-layout.js';

@@ -2,6 +2,7 @@
 // The `ts-kcl` command line. Each subcommand lives in its own file and is added below.
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { dashboardCommand } from './dashboard-command.js';
 import { multilangCommand } from './multilang-command.js';
 import { statusCommand } from './status-command.js';
 
@@ -14,6 +15,7 @@ const program = new Command('ts-kcl')
 
 program.addCommand(multilangCommand());
 program.addCommand(statusCommand());
+program.addCommand(dashboardCommand());
 // `status` and `demo` are added here the same way: program.addCommand(statusCommand()); …
 
 await program.parseAsync(process.argv);

@@ -75,4 +75,12 @@ export interface HttpOptions {
    * @defaultValue the lease renewal interval (`failoverTimeMillis / 3 − epsilonMillis`)
    */
   maxEventLoopDelayMillis?: number;
+  /**
+   * Also serve the live lease dashboard on this port: the page at `/dashboard`, `/api/status` (what
+   * `ts-kcl status --json` prints) and `/api/dashboard`. It shows the whole lease table and each shard's lag
+   * (read only while a page polls: one table scan per 5 s, lag every 15 s), so turn it on only where the port is
+   * not reachable by untrusted clients (with the default `host` it listens on every interface).
+   * @defaultValue false
+   */
+  dashboard?: boolean;
 }

@@ -148,4 +148,5 @@ export const HTTP_DEFAULTS = {
   port: undefined,
   host: '0.0.0.0',
   maxEventLoopDelayMillis: undefined,
+  dashboard: false,
 } as const satisfies Defaults<HttpOptions>;

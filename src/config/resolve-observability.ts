@@ -12,6 +12,7 @@ export interface ResolvedHttp {
   port: number;
   host: string;
   maxEventLoopDelayMillis: number;
+  dashboard: boolean;
 }
 
 const METRICS_KEYS = keysOf(METRICS_DEFAULTS);
@@ -75,5 +76,12 @@ export function resolveHttp(value: unknown, renewIntervalMillis: number): Resolv
     port,
     host: h.host ?? HTTP_DEFAULTS.host,
     maxEventLoopDelayMillis: int(h.maxEventLoopDelayMillis, 'http.maxEventLoopDelayMillis', renewIntervalMillis, 10, 3_600_000),
+    dashboard: dashboardFlag(h.dashboard),
   };
+}
+
+function dashboardFlag(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new ConfigError('http.dashboard', `expected true or false, got ${describe(value)}`);
+  return value;
 }

@@ -61,6 +61,8 @@ export interface LeaseStatus {
   children: string[];
   /** During a graceful handoff (KCL 3.x): `from` still has to checkpoint, `to` is the new owner. */
   handoff: { from: string; to: string | null } | null;
+  /** The shard's hash-key range as stored in the lease (decimal strings); `null` when the lease has none. */
+  hashKeyRange: { startingHashKey: string; endingHashKey: string } | null;
   /** `undefined`: not measured; `{ error }`: the measurement failed. */
   lag?: ShardLag | { error: string } | undefined;
 }
@@ -95,11 +97,12 @@ export class LeaseTableInspector {
     }
   }
 
-  async read(): Promise<LeaseTableStatus> {
+  /** One scan of the table, plus each shard's lag unless `lag` is off here or `{ lag: false }` is passed. */
+  async read(options: { lag?: boolean } = {}): Promise<LeaseTableStatus> {
     const { leases, malformed } = await this.store.listLeases();
     leases.sort((a, b) => (a.leaseKey < b.leaseKey ? -1 : a.leaseKey > b.leaseKey ? 1 : 0));
     const statuses = leases.map(toStatus);
-    if (this.kinesis !== undefined) await this.measureLag(leases, statuses, this.kinesis);
+    if (this.kinesis !== undefined && options.lag !== false) await this.measureLag(leases, statuses, this.kinesis);
     const counts = new Map<string, number>();
     for (const s of statuses) if (s.owner !== null) counts.set(s.owner, (counts.get(s.owner) ?? 0) + 1);
     const workers = [...counts].map(([workerId, n]) => ({ workerId, leases: n })).sort((a, b) => b.leases - a.leases || a.workerId.localeCompare(b.workerId));
@@ -168,6 +171,7 @@ function toStatus(lease: Lease): LeaseStatus {
     parents: [...lease.parentShardIds],
     children: [...lease.childShardIds],
     handoff: lease.checkpointOwner !== undefined ? { from: lease.checkpointOwner, to: lease.leaseOwner ?? null } : null,
+    hashKeyRange: lease.hashKeyRange ? { ...lease.hashKeyRange } : null,
   };
 }
 

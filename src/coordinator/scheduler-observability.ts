@@ -13,6 +13,7 @@ import type { ShardRecordProcessor } from '../processor/types.js';
 import type { FetchInfo } from '../retrieval/polling-fetcher.js';
 import { PeriodicTask } from '../util/periodic-task.js';
 import { InstrumentedLeaseStore } from './lease-store-instrumentation.js';
+import { dashboardRoutesFor } from './dashboard/scheduler-dashboard.js';
 import { instrumentProcessor } from './processor-instrumentation.js';
 import type { SchedulerEvents } from './scheduler-events.js';
 
@@ -63,6 +64,7 @@ export class SchedulerObservability {
         health: () => this.healthReport(),
         readiness: () => this.readiness(),
         metrics: prometheus && (async () => ({ contentType: prometheus.contentType, body: await prometheus.text() })),
+        routes: o.http.dashboard ? dashboardRoutesFor(o) : undefined,
       });
     }
     this.subscribe();

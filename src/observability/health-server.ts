@@ -7,6 +7,16 @@ export interface HealthServerSources {
   readiness(): ReadinessReport;
   /** The Prometheus exposition, when that backend is on; `undefined` otherwise (then `/metrics` answers 404). */
   metrics?: (() => Promise<{ contentType: string; body: string }>) | undefined;
+  /** More routes on the same port (the lease dashboard with `http.dashboard`); they answer their own methods. */
+  routes?: ExtraRoutes | undefined;
+}
+
+/** Routes another module serves on this endpoint. */
+export interface ExtraRoutes {
+  owns(path: string): boolean;
+  handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void>;
+  /** Called when the server closes (releases what the routes hold). */
+  close?(): void;
 }
 
 /**
@@ -52,6 +62,7 @@ export class HealthServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    this.sources.routes?.close?.();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -59,7 +70,11 @@ export class HealthServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (this.sources.routes?.owns(path) === true) {
+      await this.sources.routes.handle(req, res, path);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { allow: 'GET, HEAD' });
       return;

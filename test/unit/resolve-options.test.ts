@@ -198,14 +198,14 @@ describe('resolveOptions: metrics, http, cloudWatchClient', () => {
     assert.equal(r.metrics.backend, 'prometheus');
     assert.equal(r.metrics.level, 'SUMMARY');
     assert.equal(r.metrics.registry, registry);
-    assert.deepEqual(r.http, { port: 0, host: '0.0.0.0', maxEventLoopDelayMillis: 3308 });
+    assert.deepEqual(r.http, { port: 0, host: '0.0.0.0', maxEventLoopDelayMillis: 3308, dashboard: false });
     const sink = { record() {} };
     const c = resolveOptions({ ...base, metrics: { backend: sink, namespace: 'KCL/orders', bufferMillis: 500 }, http: { port: 9464, host: '127.0.0.1', maxEventLoopDelayMillis: 500 } });
     assert.equal(c.metrics.backend, 'custom');
     assert.equal(c.metrics.sink, sink);
     assert.equal(c.metrics.namespace, 'KCL/orders');
     assert.equal(c.metrics.bufferMillis, 500);
-    assert.deepEqual(c.http, { port: 9464, host: '127.0.0.1', maxEventLoopDelayMillis: 500 });
+    assert.deepEqual(c.http, { port: 9464, host: '127.0.0.1', maxEventLoopDelayMillis: 500, dashboard: false });
     const client = { send() {} };
     assert.equal(resolveOptions({ ...base, cloudWatchClient: client as never }).cloudWatchClient, client);
   });
