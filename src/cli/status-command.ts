@@ -1,15 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { LeaseTableInspector, type LeaseTableInspectorOptions, type LeaseTableStatus } from '../index.js';
-import { endpointsFromEnv } from '../index.js';
 import { formatStatus } from './status-format.js';
+import { addSourceOptions, inspectorOptions, type SourceOptions } from './status-source.js';
 
-interface StatusOptions {
-  table?: string;
-  stream?: string;
-  lag: boolean;
-  region?: string;
-  dynamodbEndpoint?: string;
-  kinesisEndpoint?: string;
+interface StatusOptions extends SourceOptions {
   json?: boolean;
   wide?: boolean;
   watch?: number | true;
@@ -23,7 +17,7 @@ function seconds(value: string): number {
 
 /** `ts-kcl status <application>`: the lease table as operators need it, once or refreshed (`--watch`). */
 export function statusCommand(): Command {
-  return new Command('status')
+  return addSourceOptions(new Command('status')
     .summary('show the lease table: who owns which shard, checkpoints, handoffs and each shard’s lag')
     .description(
       'Reads the lease table (read-only) and prints one row per shard: state, owner, lease counter, checkpoint, ' +
@@ -32,13 +26,7 @@ export function statusCommand(): Command {
         'giving the age of the oldest record not yet checkpointed and MillisBehindLatest (this uses the shard’s ' +
         'GetRecords allowance once per refresh). Credentials come from the AWS SDK’s default chain.',
     )
-    .argument('[application]', 'the application name (the default lease table name)')
-    .option('-t, --table <name>', 'lease table name (default: the application name)')
-    .option('-s, --stream <name-or-arn>', 'the stream, to measure each shard’s lag')
-    .option('--no-lag', 'do not call Kinesis (lease table only)')
-    .option('--region <region>', 'AWS region (default: AWS_REGION, else us-east-1)')
-    .option('--dynamodb-endpoint <url>', 'DynamoDB endpoint (local emulators, VPC endpoints; default: AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL)')
-    .option('--kinesis-endpoint <url>', 'Kinesis endpoint (default: AWS_ENDPOINT_URL_KINESIS, else AWS_ENDPOINT_URL)')
+    .argument('[application]', 'the application name (the default lease table name)'))
     .option('--json', 'print JSON (one document per refresh with --watch)')
     .option('--wide', 'full sequence numbers')
     .option('-w, --watch [seconds]', 'refresh every N seconds (default 5) until interrupted', seconds)
@@ -50,23 +38,13 @@ export function statusCommand(): Command {
 }
 
 async function runStatus(tableName: string, o: StatusOptions): Promise<number> {
-  const config: LeaseTableInspectorOptions = { tableName, lag: o.lag };
-  if (o.region !== undefined) config.region = o.region;
-  if (o.stream !== undefined) config.stream = o.stream.startsWith('arn:') ? { streamArn: o.stream } : { streamName: o.stream };
-  let fromEnv: { dynamodb?: string; kinesis?: string };
+  let config: LeaseTableInspectorOptions;
   try {
-    fromEnv = endpointsFromEnv();
+    config = inspectorOptions(tableName, o); // throws on a malformed AWS_ENDPOINT_URL* variable
   } catch (error) {
-    process.stderr.write(`error: ${(error as Error).message}
-`);
+    process.stderr.write(`error: ${(error as Error).message}\n`);
     return 1;
   }
-  const dynamodb = o.dynamodbEndpoint ?? fromEnv.dynamodb;
-  const kinesis = o.kinesisEndpoint ?? fromEnv.kinesis;
-  if (dynamodb !== undefined || kinesis !== undefined) {
-    config.endpoints = { ...(dynamodb !== undefined ? { dynamodb } : {}), ...(kinesis !== undefined ? { kinesis } : {}) };
-  }
-  if (o.stream === undefined) config.lag = false;
   const where: Where = { tableName, stream: o.stream, endpoints: config.endpoints ?? {}, region: config.region };
   const inspector = new LeaseTableInspector(config);
   try {
