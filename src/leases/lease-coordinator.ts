@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
+import { ShutdownError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { PeriodicTask } from '../util/periodic-task.js';
+import { withTimeout } from '../util/with-timeout.js';
 import type { Lease } from './lease.js';
 import { LeaseRenewer, type LeaseLossReason } from './lease-renewer.js';
 import type { CheckpointUpdate, LeaseStore, ListLeasesResult } from './lease-store.js';
@@ -17,6 +19,11 @@ export interface LeaseCoordinatorOptions {
   gracefulHandoff: boolean;
   /** After this long (plus the failover time) a pending incoming handoff is taken outright. */
   gracefulHandoffTimeoutMillis: number;
+  /**
+   * Bound of one lease renewal call (a hung one counts as failed and is retried while the lease is still safely
+   * held). Default: the renewal interval, so a renewal always settles by the next round.
+   */
+  renewalTimeoutMillis?: number;
   clock: Clock;
   logger: Logger;
   random?: () => number;
@@ -66,15 +73,23 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
   private readonly incoming = new Map<string, { since: number; from: string | undefined }>();
   /** Consecutive releases after processing failures, per lease (for the retake backoff). */
   private readonly releaseFailures = new Map<string, number>();
+  /** Renewal rounds and handoff checks still running (each bounded); `stop` waits for them. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private checkingHandoffs = false;
+  private readonly renewalTimeoutMillis: number;
 
   constructor(
     readonly store: LeaseStore,
     private readonly options: LeaseCoordinatorOptions,
   ) {
     super();
+    this.renewalTimeoutMillis = options.renewalTimeoutMillis ?? options.renewIntervalMillis;
     this.renewer = new LeaseRenewer(store, {
       workerId: options.workerId,
       failoverTimeMillis: options.failoverTimeMillis,
+      // Stand down one renewal interval before anyone else may take the lease over.
+      safetyMarginMillis: options.renewIntervalMillis,
+      renewalTimeoutMillis: this.renewalTimeoutMillis,
       clock: options.clock,
       logger: options.logger,
       onLost: (leaseKey, reason) => this.emit('lost', { leaseKey, reason }),
@@ -88,15 +103,30 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
     this.renewTask = new PeriodicTask(
       'renew-leases',
       options.renewIntervalMillis,
-      async () => {
-        await Promise.all([this.renewer.renewAll(), this.checkIncomingHandoffs()]);
+      // Not awaited: each lease renews on its own (one in flight per lease, each bounded), so a hung call on one
+      // lease never delays the next round, the expiry check or the taker.
+      () => {
+        this.renewer.expireStale();
+        this.track(this.renewer.renewAll(), 'renew-leases');
+        this.track(this.pollIncomingHandoffs(), 'renew-leases');
+        return Promise.resolve();
       },
       options.clock,
       onError,
     );
     this.takeTask = new PeriodicTask('take-leases', options.takerIntervalMillis, async () => {
+      // Completed handoffs toward us are picked up within one taker interval too, not only per renewal round.
+      await this.pollIncomingHandoffs();
       await this.runTaker();
     }, options.clock, onError);
+  }
+
+  private track(work: Promise<void>, task: LeaseTask): void {
+    const p: Promise<void> = work.catch((error: unknown) => {
+      this.options.logger.warn({ task, err: error }, 'lease task failed; retrying next round');
+      this.emit('error', { task, error });
+    }).finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
   }
 
   start(): void {
@@ -164,6 +194,40 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
     );
   }
 
+  /** One bounded check of the handoffs toward us (at most one at a time). */
+  private async pollIncomingHandoffs(): Promise<void> {
+    if (this.checkingHandoffs || this.incoming.size === 0) return;
+    this.checkingHandoffs = true;
+    try {
+      // Two keyed calls (read, take) each within the renewal bound: a hung one frees the slot for the next round.
+      await withTimeout(this.checkIncomingHandoffs(), 2 * this.renewalTimeoutMillis, this.options.clock);
+    } finally {
+      this.checkingHandoffs = false;
+    }
+  }
+
+  /**
+   * We stop taking (shutdown) while handoffs toward us are pending: we would never start those shards, so give
+   * each back — the lease is made unowned (owner and `checkpointOwner` removed), whichever side moved last, and
+   * any worker takes it in its next taker round instead of after the handoff timeout plus the failover time.
+   */
+  private async abandonIncomingHandoffs(): Promise<void> {
+    const keys = [...this.incoming.keys()];
+    this.incoming.clear();
+    await Promise.all(
+      keys.map(async (leaseKey) => {
+        try {
+          const read = await withTimeout(this.store.getLease(leaseKey, { consistentRead: true }), this.renewalTimeoutMillis, this.options.clock);
+          if (read.timedOut || read.value === undefined || read.value.leaseOwner !== this.options.workerId || this.renewer.get(leaseKey) !== undefined) return;
+          await withTimeout(this.store.evictLease(read.value), this.renewalTimeoutMillis, this.options.clock);
+          this.options.logger.info({ leaseKey }, 'stopping: gave back a lease whose handoff toward us had not completed');
+        } catch (error) {
+          this.options.logger.warn({ leaseKey, err: error }, 'could not give back a pending handoff; it is taken after expiry');
+        }
+      }),
+    );
+  }
+
   /** Leases we are waiting to receive through a graceful handoff. */
   get pendingHandoffs(): string[] {
     return [...this.incoming.keys()];
@@ -173,12 +237,16 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
   async stopTaking(): Promise<void> {
     this.takingEnabled = false;
     await this.takeTask.stop();
+    await this.abandonIncomingHandoffs();
   }
 
   /** Stops both timers. Held leases are neither renewed nor released; see `releaseAll`. */
   async stop(): Promise<void> {
     this.takingEnabled = false;
     await Promise.all([this.takeTask.stop(), this.renewTask.stop()]);
+    await this.abandonIncomingHandoffs();
+    // Everything in flight is bounded; the bound here only guards against a store that ignores it.
+    await withTimeout(Promise.all([...this.inFlight]), 2 * this.renewalTimeoutMillis, this.options.clock);
   }
 
   /** Releases every held lease in the table so other workers take them at once. */
@@ -194,6 +262,15 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
   /** A copy of a held lease (as last written by us), if held. */
   heldLease(leaseKey: string): Lease | undefined {
     return this.renewer.get(leaseKey)?.lease;
+  }
+
+  /**
+   * The narrow "may I still act on this lease?" check a consumer makes before every batch and checkpoint: held
+   * under `token` and renewed within `failoverTimeMillis − renewIntervalMillis` on this worker's clock. A lease past
+   * that is given up here at once (`lost`, `expired-locally`), before any other worker may take it.
+   */
+  holdsSafely(leaseKey: string, token: string): boolean {
+    return this.renewer.holdsSafely(leaseKey, token);
   }
 
   /** Whether `leaseKey` is still held under `token` (the acquisition a consumer was started for). */
@@ -228,6 +305,10 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
    */
   checkpointWriter(leaseKey: string, token: string): (update: CheckpointUpdate) => Promise<void> {
     return async (update) => {
+      // Checked before queueing behind a renewal of the same lease, and again right before the write.
+      if (!this.renewer.holdsSafely(leaseKey, token)) {
+        throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: this worker no longer holds the lease safely`);
+      }
       await this.renewer.updateCheckpoint(leaseKey, token, update);
     };
   }

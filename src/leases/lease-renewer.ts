@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ShutdownError } from '../errors.js';
+import { NetworkError, ShutdownError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { KeyMutex } from '../util/key-mutex.js';
 import type { Logger } from '../util/logger.js';
+import { withTimeout } from '../util/with-timeout.js';
 import { cloneLease, type Lease } from './lease.js';
 import type { CheckpointUpdate, LeaseStore, LeaseWriteResult } from './lease-store.js';
 
@@ -13,8 +14,12 @@ interface HeldLease {
   lease: Lease;
   /** Fresh per acquisition: writes through a lease that was lost and re-acquired must fail. */
   concurrencyToken: string;
-  /** Local time of the last successful write (take, renew or checkpoint). */
+  /** Local time the last successful write (take, renew or checkpoint) was sent: a lower bound of when it landed. */
   lastRenewedAt: number;
+  /** A renewal of this lease is in flight (a hung one must not make the next rounds pile up behind it). */
+  renewing?: boolean;
+  /** Send time of the latest write whose answer never came (timed out): if it landed, it landed after this. */
+  unansweredSentAt?: number | undefined;
   /** Set while a graceful handoff to this worker runs: we stay checkpoint owner until we finish it. */
   handoffTo?: string | undefined;
 }
@@ -28,6 +33,13 @@ export interface HeldLeaseView {
 export interface LeaseRenewerOptions {
   workerId: string;
   failoverTimeMillis: number;
+  /**
+   * Stand down this long before the failover time: a lease not renewed for `failoverTimeMillis − safetyMarginMillis`
+   * (own clock) is given up locally before any other worker may consider it expired. Default: 0.
+   */
+  safetyMarginMillis?: number;
+  /** Bound of one renewal call; a renewal still unanswered then counts as failed (retried next round). */
+  renewalTimeoutMillis?: number;
   clock: Clock;
   logger: Logger;
   /** Called once per lease that stops being held, whatever the reason. */
@@ -72,37 +84,126 @@ export class LeaseRenewer {
     return { lease: cloneLease(h.lease), concurrencyToken: h.concurrencyToken };
   }
 
-  /** Renews every held lease in parallel. Failures other than a lost condition are retried next round. */
+  /** How long a lease may go without a successful renewal before this worker stops using it. */
+  private get safeHoldMillis(): number {
+    return this.options.failoverTimeMillis - (this.options.safetyMarginMillis ?? 0);
+  }
+
+  /**
+   * Gives up (`expired-locally`) every held lease not renewed within the safe hold time. Synchronous and
+   * independent of any store call in flight, so a hung renewal never delays it.
+   */
+  expireStale(): void {
+    const now = this.options.clock.now();
+    for (const [leaseKey, h] of this.held) {
+      if (now - h.lastRenewedAt > this.safeHoldMillis) this.lose(leaseKey, h, 'expired-locally');
+    }
+  }
+
+  /**
+   * Whether `leaseKey` is held under `token` AND was renewed recently enough that no other worker can have taken it
+   * yet. A lease past its safe hold time is given up here at once (`lost`, `expired-locally`): the consumer stops
+   * before its next batch or checkpoint instead of at the next renewal round.
+   */
+  holdsSafely(leaseKey: string, token: string): boolean {
+    const h = this.held.get(leaseKey);
+    if (h === undefined || h.concurrencyToken !== token) return false;
+    if (this.options.clock.now() - h.lastRenewedAt > this.safeHoldMillis) {
+      this.lose(leaseKey, h, 'expired-locally');
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Stale leases are given up, then every held lease without a renewal in flight gets one, each on its own
+   * (bounded by `renewalTimeoutMillis`): a hung call on one lease never delays another's renewal. Resolves once
+   * the renewals started here settled; failures other than a lost condition are retried next round.
+   */
   async renewAll(): Promise<void> {
+    this.expireStale();
     await Promise.all(this.heldKeys().map((key) => this.renewOne(key)));
   }
 
   private renewOne(leaseKey: string): Promise<void> {
-    return this.mutex.run(leaseKey, async () => {
+    const h0 = this.held.get(leaseKey);
+    if (h0 === undefined || h0.renewing === true) return Promise.resolve();
+    h0.renewing = true;
+    return this.mutex.run(leaseKey, () => this.renewHeld(leaseKey)).finally(() => {
+      h0.renewing = false;
+    });
+  }
+
+  /**
+   * One renewal; a failed or timed-out attempt is retried at once (twice at most) while an answer could still come
+   * before the safe hold time runs out — one slow call on a loaded table must not cost the lease.
+   */
+  private async renewHeld(leaseKey: string): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
       const h = this.held.get(leaseKey);
       if (h === undefined) return;
-      const now = this.options.clock.now();
-      if (now - h.lastRenewedAt > this.options.failoverTimeMillis) {
-        // Others may already consider it expired and have taken it: stop using it.
+      if (attempt > 0) {
+        const bound = this.options.renewalTimeoutMillis ?? 0;
+        if (this.options.clock.now() + bound - h.lastRenewedAt > this.safeHoldMillis) return;
+      }
+      if (await this.renewAttempt(leaseKey, h)) return;
+    }
+  }
+
+  /** Resolves `true` when settled (renewed, adopted or lost), `false` when it failed and may be retried. */
+  private async renewAttempt(leaseKey: string, h: HeldLease): Promise<boolean> {
+    {
+      const sentAt = this.options.clock.now();
+      if (sentAt - h.lastRenewedAt > this.safeHoldMillis) {
+        // Others may soon consider it expired and take it: stop using it.
         this.lose(leaseKey, h, 'expired-locally');
-        return;
+        return true;
       }
       let result: LeaseWriteResult;
       try {
-        result = await this.store.renewLease(h.lease);
+        const outcome = await this.bounded(this.store.renewLease(h.lease));
+        if (outcome.timedOut) {
+          h.unansweredSentAt = sentAt;
+          // The call may still land: the next renewal then conflicts and adopts the one-higher counter.
+          this.options.logger.warn({ leaseKey, timeoutMillis: this.options.renewalTimeoutMillis }, 'lease renewal timed out; retrying');
+          return false;
+        }
+        result = outcome.value;
       } catch (error) {
-        this.options.logger.warn({ leaseKey, err: error }, 'lease renewal failed; retrying next round');
-        return;
+        this.options.logger.warn({ leaseKey, err: error }, 'lease renewal failed; retrying');
+        return false;
       }
-      if (this.held.get(leaseKey) !== h) return;
+      if (this.held.get(leaseKey) !== h) return true;
       if (result.ok) {
         h.lease = result.lease;
-        h.lastRenewedAt = this.options.clock.now();
-        return;
+        h.lastRenewedAt = Math.max(h.lastRenewedAt, sentAt);
+        return true;
       }
-      if (result.reason === 'conflict' && (await this.adoptAfterConflict(h))) return;
+      if (result.reason === 'conflict' && (await this.adoptAfterConflict(h))) return true;
       this.lose(leaseKey, h, 'renewal-conflict');
-    });
+      return true;
+    }
+  }
+
+  /**
+   * A checkpoint write bounded like a renewal: a call still unanswered then fails (retriable `NetworkError`, or
+   * `ShutdownError` once the lease is no longer safely held), so a processor never waits forever on a hung table.
+   */
+  private async boundedCheckpoint(leaseKey: string, token: string, h: HeldLease, sentAt: number, call: Promise<LeaseWriteResult>): Promise<LeaseWriteResult> {
+    const outcome = await this.bounded(call);
+    if (!outcome.timedOut) return outcome.value;
+    h.unansweredSentAt = sentAt;
+    if (!this.holdsSafely(leaseKey, token)) {
+      throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: the lease was not renewed in time`);
+    }
+    throw new NetworkError(`checkpoint of ${leaseKey} not answered within ${this.options.renewalTimeoutMillis} ms`);
+  }
+
+  /** A store call bounded by `renewalTimeoutMillis` (unbounded when not set). */
+  private bounded<T>(call: Promise<T>): Promise<{ timedOut: false; value: T } | { timedOut: true }> {
+    const ms = this.options.renewalTimeoutMillis;
+    if (ms === undefined) return call.then((value) => ({ timedOut: false as const, value }));
+    return withTimeout(call, ms, this.options.clock);
   }
 
   /**
@@ -113,7 +214,9 @@ export class LeaseRenewer {
   private async adoptAfterConflict(h: HeldLease): Promise<boolean> {
     const me = this.options.workerId;
     try {
-      const current = await this.store.getLease(h.lease.leaseKey, { consistentRead: true });
+      const read = await this.bounded(this.store.getLease(h.lease.leaseKey, { consistentRead: true }));
+      if (read.timedOut) return false;
+      const current = read.value;
       if (current === undefined) return false;
       if (current.checkpointOwner === me && current.leaseOwner !== undefined && current.leaseOwner !== me) {
         const first = h.handoffTo === undefined;
@@ -127,7 +230,8 @@ export class LeaseRenewer {
       }
       if (current.leaseOwner === me && current.checkpointOwner === undefined && current.leaseCounter === h.lease.leaseCounter + 1) {
         h.lease = current;
-        h.lastRenewedAt = this.options.clock.now();
+        // That write of ours was sent no earlier than the last unanswered one: others saw the counter move after it.
+        h.lastRenewedAt = Math.max(h.lastRenewedAt, h.unansweredSentAt ?? h.lastRenewedAt);
         return true;
       }
     } catch (error) {
@@ -167,10 +271,11 @@ export class LeaseRenewer {
   updateCheckpoint(leaseKey: string, token: string, update: CheckpointUpdate): Promise<Lease> {
     return this.mutex.run(leaseKey, async () => {
       const h = this.held.get(leaseKey);
-      if (h === undefined || h.concurrencyToken !== token) {
+      if (h === undefined || h.concurrencyToken !== token || !this.holdsSafely(leaseKey, token)) {
         throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: this worker no longer holds the lease`);
       }
-      let result = await this.store.updateCheckpoint(h.lease, update);
+      const sentAt = this.options.clock.now();
+      let result = await this.boundedCheckpoint(leaseKey, token, h, sentAt, this.store.updateCheckpoint(h.lease, update));
       // A graceful handoff toward another worker changes the owner without a counter bump: adopt it (we are the
       // checkpoint owner, which is exactly who should write this checkpoint) and write again.
       if (!result.ok && result.reason === 'conflict' && (await this.adoptAfterConflict(h))) {
@@ -181,7 +286,7 @@ export class LeaseRenewer {
         throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: the lease was taken by another worker or deleted`);
       }
       h.lease = result.lease;
-      h.lastRenewedAt = this.options.clock.now();
+      if (this.held.get(leaseKey) === h) h.lastRenewedAt = Math.max(h.lastRenewedAt, sentAt);
       return cloneLease(result.lease);
     });
   }
@@ -197,7 +302,8 @@ export class LeaseRenewer {
       this.held.delete(leaseKey);
       try {
         // In a handoff the lease already names its new owner: hand it over instead of evicting that owner.
-        const result = h.handoffTo !== undefined ? await this.store.finishHandoff(h.lease) : await this.store.evictLease(h.lease);
+        let result = h.handoffTo !== undefined ? await this.store.finishHandoff(h.lease) : await this.store.evictLease(h.lease);
+        if (!result.ok && result.reason === 'conflict') result = await this.finishRacedHandoff(leaseKey);
         this.options.onLost(leaseKey, 'released');
         return result.ok;
       } catch (error) {
@@ -206,6 +312,20 @@ export class LeaseRenewer {
         return false;
       }
     });
+  }
+
+  /**
+   * A release lost its conditional write: if that is because another worker started a handoff of this lease
+   * toward itself meanwhile (we are its `checkpointOwner` now), finish the handoff so the new owner starts at
+   * once instead of waiting for the handoff timeout plus the failover time.
+   */
+  private async finishRacedHandoff(leaseKey: string): Promise<LeaseWriteResult> {
+    const current = await this.store.getLease(leaseKey, { consistentRead: true });
+    if (current === undefined || current.checkpointOwner !== this.options.workerId || current.leaseOwner === this.options.workerId) {
+      return { ok: false, reason: 'conflict' };
+    }
+    this.options.logger.info({ leaseKey, to: current.leaseOwner }, 'release raced a handoff start; finishing the handoff');
+    return this.store.finishHandoff(current);
   }
 
   /** Stops holding a lease without writing and without a loss event (its item is about to be deleted). */

@@ -35,6 +35,11 @@ export interface ShardConsumerHooks {
   createSource(checkpoint: ESN): RecordsSource;
   /** Shard-end bookkeeping before `shardEnded` (child leases, `childShardIds` on the parent). */
   onShardEnd(childShards: ChildShardInfo[] | undefined): Promise<void>;
+  /**
+   * Whether the lease is still safely held (renewed recently enough that no other worker may have taken it);
+   * asked before every `processRecords` call. `false` stops the consumer as on lease loss. Default: always held.
+   */
+  leaseHeld?(): boolean;
   /** Reports a processor failure (event + metric). */
   onProcessingError(error: unknown, info: { phase: ProcessorPhase; attempt: number }): void;
 }
@@ -259,6 +264,11 @@ export class ShardConsumer {
   private async callWithRetry(phase: ProcessorPhase, call: () => unknown, opts: { noSkip?: boolean } = {}): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       if (this.controller.signal.aborted) return false;
+      if (phase === 'processRecords' && this.o.hooks.leaseHeld?.() === false) {
+        // Not renewed in time (own clock): another worker may take the shard any moment — no batch goes out.
+        this.leaseLost();
+        return false;
+      }
       try {
         await call();
         return true;
