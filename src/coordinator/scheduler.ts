@@ -152,6 +152,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       maxLeasesToStealAtOneTime: o.leases.maxLeasesToStealAtOneTime,
       gracefulHandoff: o.leases.gracefulHandoff,
       gracefulHandoffTimeoutMillis: o.leases.gracefulHandoffTimeoutMillis,
+      // The lease store's own deadline: a renewal slower than the renewal interval but within it is still a renewal.
+      renewalTimeoutMillis: o.timeouts.leaseCallMillis,
       clock: o.clock,
       logger: o.logger.child({ component: 'leases' }),
       listLeases: () => store.listLeases(),

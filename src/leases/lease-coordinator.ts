@@ -21,7 +21,8 @@ export interface LeaseCoordinatorOptions {
   gracefulHandoffTimeoutMillis: number;
   /**
    * Bound of one lease renewal call (a hung one counts as failed and is retried while the lease is still safely
-   * held). Default: the renewal interval, so a renewal always settles by the next round.
+   * held). The Scheduler passes `timeouts.leaseCallMillis`, the store's own deadline; default here: the renewal
+   * interval. A slow renewal never delays another lease's (each lease renews on its own).
    */
   renewalTimeoutMillis?: number;
   clock: Clock;
@@ -87,8 +88,11 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
     this.renewer = new LeaseRenewer(store, {
       workerId: options.workerId,
       failoverTimeMillis: options.failoverTimeMillis,
-      // Stand down one renewal interval before anyone else may take the lease over.
-      safetyMarginMillis: options.renewIntervalMillis,
+      // Nobody else may take a lease before failoverTimeMillis after our last write went out (they start counting when
+      // they see it land). One renewal interval before that the shard pauses until a renewal answers; a quarter
+      // interval before it the lease is given up, on a timer of its own (see LeaseRenewer).
+      pauseMarginMillis: options.renewIntervalMillis,
+      giveUpMarginMillis: Math.floor(options.renewIntervalMillis / 4),
       renewalTimeoutMillis: this.renewalTimeoutMillis,
       clock: options.clock,
       logger: options.logger,
@@ -131,6 +135,7 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
 
   start(): void {
     this.takingEnabled = true;
+    this.renewer.start();
     this.renewTask.start(false);
     this.takeTask.start(true);
   }
@@ -244,6 +249,7 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
   async stop(): Promise<void> {
     this.takingEnabled = false;
     await Promise.all([this.takeTask.stop(), this.renewTask.stop()]);
+    this.renewer.stop();
     await this.abandonIncomingHandoffs();
     // Everything in flight is bounded; the bound here only guards against a store that ignores it.
     await withTimeout(Promise.all([...this.inFlight]), 2 * this.renewalTimeoutMillis, this.options.clock);
@@ -264,13 +270,18 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
     return this.renewer.get(leaseKey)?.lease;
   }
 
-  /**
-   * The narrow "may I still act on this lease?" check a consumer makes before every batch and checkpoint: held
-   * under `token` and renewed within `failoverTimeMillis − renewIntervalMillis` on this worker's clock. A lease past
-   * that is given up here at once (`lost`, `expired-locally`), before any other worker may take it.
-   */
+  /** Held under `token` and renewed within `failoverTimeMillis − renewIntervalMillis` on this worker's clock. */
   holdsSafely(leaseKey: string, token: string): boolean {
     return this.renewer.holdsSafely(leaseKey, token);
+  }
+
+  /**
+   * What a consumer awaits before every batch and checkpoint: `true` at once while the lease is safely held; past
+   * `failoverTimeMillis − renewIntervalMillis` without a renewal it waits until one answers (`true`) or the lease is
+   * given up at `failoverTimeMillis − renewIntervalMillis / 4` (`false`), before any other worker may take it.
+   */
+  awaitSafeHold(leaseKey: string, token: string): Promise<boolean> | boolean {
+    return this.renewer.awaitSafeHold(leaseKey, token);
   }
 
   /** Whether `leaseKey` is still held under `token` (the acquisition a consumer was started for). */
@@ -305,8 +316,8 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
    */
   checkpointWriter(leaseKey: string, token: string): (update: CheckpointUpdate) => Promise<void> {
     return async (update) => {
-      // Checked before queueing behind a renewal of the same lease, and again right before the write.
-      if (!this.renewer.holdsSafely(leaseKey, token)) {
+      // Waits out a pause (a renewal answering late) before queueing behind it; checked again right before the write.
+      if (!(await this.renewer.awaitSafeHold(leaseKey, token))) {
         throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: this worker no longer holds the lease safely`);
       }
       await this.renewer.updateCheckpoint(leaseKey, token, update);

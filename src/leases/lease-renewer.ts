@@ -18,6 +18,10 @@ interface HeldLease {
   lastRenewedAt: number;
   /** A renewal of this lease is in flight (a hung one must not make the next rounds pile up behind it). */
   renewing?: boolean;
+  /** A round came while the renewal was in flight: renew again as soon as it settles, not a whole interval later. */
+  roundMissed?: boolean;
+  /** Past the pause time: its shard waits (no batch, no checkpoint) for a renewal or the give-up, these callers too. */
+  waiters?: Array<(held: boolean) => void>;
   /** Send time of the latest write whose answer never came (timed out): if it landed, it landed after this. */
   unansweredSentAt?: number | undefined;
   /** Set while a graceful handoff to this worker runs: we stay checkpoint owner until we finish it. */
@@ -34,10 +38,16 @@ export interface LeaseRenewerOptions {
   workerId: string;
   failoverTimeMillis: number;
   /**
-   * Stand down this long before the failover time: a lease not renewed for `failoverTimeMillis − safetyMarginMillis`
-   * (own clock) is given up locally before any other worker may consider it expired. Default: 0.
+   * A lease whose last successful write went out more than `failoverTimeMillis − pauseMarginMillis` ago (own clock)
+   * is not used: its shard dispatches no batch and writes no checkpoint until a renewal answers. Default: 0.
    */
-  safetyMarginMillis?: number;
+  pauseMarginMillis?: number;
+  /**
+   * A lease whose last successful write went out more than `failoverTimeMillis − giveUpMarginMillis` ago is given up
+   * (`expired-locally`), on a timer of its own: before any other worker may take it, since others count the failover
+   * time from when they see that write land, which is after it went out. Default: 0.
+   */
+  giveUpMarginMillis?: number;
   /** Bound of one renewal call; a renewal still unanswered then counts as failed (retried next round). */
   renewalTimeoutMillis?: number;
   clock: Clock;
@@ -56,6 +66,10 @@ export interface LeaseRenewerOptions {
 export class LeaseRenewer {
   private readonly held = new Map<string, HeldLease>();
   private readonly mutex = new KeyMutex();
+  /** The stand-down timer: fires when the earliest held lease reaches its safe hold time. */
+  private watch: { abort: AbortController; deadline: number } | undefined;
+  /** Until `start()`: no timer, no follow-up renewals (a renewer used on its own drives rounds itself). */
+  private stopped = true;
 
   constructor(
     private readonly store: LeaseStore,
@@ -66,7 +80,45 @@ export class LeaseRenewer {
   add(lease: Lease): string {
     const concurrencyToken = randomUUID();
     this.held.set(lease.leaseKey, { lease: cloneLease(lease), concurrencyToken, lastRenewedAt: this.options.clock.now() });
+    this.armWatch();
     return concurrencyToken;
+  }
+
+  /** Renewals and the stand-down timer run (again); the coordinator calls it at start. */
+  start(): void {
+    this.stopped = false;
+    this.armWatch();
+  }
+
+  /** No more follow-up renewals and no stand-down timer (held leases stay held until released or forgotten). */
+  stop(): void {
+    this.stopped = true;
+    this.watch?.abort.abort();
+    this.watch = undefined;
+  }
+
+  /**
+   * Arms one timer at the moment the earliest held lease reaches its safe hold time, so a worker that cannot renew
+   * stands down on time to the millisecond, not at the next renewal round (which may itself be late). Renewals only
+   * push deadlines later, so an armed timer is kept when it is not later than the new earliest deadline; when it
+   * fires it expires what is stale and arms the next one.
+   */
+  private armWatch(): void {
+    if (this.stopped || this.held.size === 0) return;
+    let earliest = Infinity;
+    for (const h of this.held.values()) earliest = Math.min(earliest, h.lastRenewedAt + this.giveUpAfterMillis);
+    if (this.watch !== undefined && this.watch.deadline <= earliest) return;
+    this.watch?.abort.abort();
+    const watch = { abort: new AbortController(), deadline: earliest };
+    this.watch = watch;
+    // +1: expiry is "more than" the safe hold time.
+    this.options.clock.sleep(Math.max(0, earliest - this.options.clock.now()) + 1, watch.abort.signal).then(
+      () => {
+        if (this.watch === watch) this.watch = undefined;
+        this.expireStale();
+      },
+      () => undefined,
+    );
   }
 
   get size(): number {
@@ -84,35 +136,60 @@ export class LeaseRenewer {
     return { lease: cloneLease(h.lease), concurrencyToken: h.concurrencyToken };
   }
 
-  /** How long a lease may go without a successful renewal before this worker stops using it. */
-  private get safeHoldMillis(): number {
-    return this.options.failoverTimeMillis - (this.options.safetyMarginMillis ?? 0);
+  /** How long a lease may go without a successful renewal before this worker stops acting on it (pauses). */
+  private get pauseAfterMillis(): number {
+    return this.options.failoverTimeMillis - (this.options.pauseMarginMillis ?? 0);
+  }
+
+  /** How long a lease may go without a successful renewal before this worker gives it up. */
+  private get giveUpAfterMillis(): number {
+    return this.options.failoverTimeMillis - (this.options.giveUpMarginMillis ?? 0);
   }
 
   /**
-   * Gives up (`expired-locally`) every held lease not renewed within the safe hold time. Synchronous and
-   * independent of any store call in flight, so a hung renewal never delays it.
+   * Gives up (`expired-locally`) every held lease not renewed within the give-up time. Synchronous and independent of
+   * any store call in flight, so a hung renewal never delays it.
    */
   expireStale(): void {
     const now = this.options.clock.now();
     for (const [leaseKey, h] of this.held) {
-      if (now - h.lastRenewedAt > this.safeHoldMillis) this.lose(leaseKey, h, 'expired-locally');
+      if (now - h.lastRenewedAt > this.giveUpAfterMillis) this.lose(leaseKey, h, 'expired-locally');
     }
+    this.armWatch();
   }
 
   /**
-   * Whether `leaseKey` is held under `token` AND was renewed recently enough that no other worker can have taken it
-   * yet. A lease past its safe hold time is given up here at once (`lost`, `expired-locally`): the consumer stops
-   * before its next batch or checkpoint instead of at the next renewal round.
+   * Whether `leaseKey` is held under `token` AND was renewed recently enough to act on it (within the pause time):
+   * no other worker can have taken it. Past that the answer is `false` until a renewal lands (or the lease is given up).
    */
   holdsSafely(leaseKey: string, token: string): boolean {
     const h = this.held.get(leaseKey);
+    return h !== undefined && h.concurrencyToken === token && this.options.clock.now() - h.lastRenewedAt <= this.pauseAfterMillis;
+  }
+
+  /**
+   * Resolves `true` as soon as the lease may be acted on (at once when it is), `false` once it is not ours any more.
+   * Past the pause time it waits for a renewal to answer (resume) or the give-up (stand down): a slow DynamoDB costs
+   * a pause of the shard, not a lease loss and records processed again; a cut-off worker never acts on a lease
+   * another worker may be about to take.
+   */
+  awaitSafeHold(leaseKey: string, token: string): Promise<boolean> | boolean {
+    const h = this.held.get(leaseKey);
     if (h === undefined || h.concurrencyToken !== token) return false;
-    if (this.options.clock.now() - h.lastRenewedAt > this.safeHoldMillis) {
-      this.lose(leaseKey, h, 'expired-locally');
-      return false;
+    const unrenewedMillis = this.options.clock.now() - h.lastRenewedAt;
+    if (unrenewedMillis <= this.pauseAfterMillis) return true;
+    if (h.waiters === undefined) {
+      h.waiters = [];
+      this.options.logger.warn({ leaseKey, unrenewedMillis, renewalInFlight: h.renewing === true }, 'lease not renewed in time; pausing its shard until a renewal answers');
     }
-    return true;
+    return new Promise((resolve) => h.waiters!.push(resolve));
+  }
+
+  /** A write through `h` succeeded (its send time is in `lastRenewedAt`): a paused shard resumes. */
+  private renewed(h: HeldLease): void {
+    if (h.waiters === undefined || this.options.clock.now() - h.lastRenewedAt > this.pauseAfterMillis) return;
+    this.options.logger.info({ leaseKey: h.lease.leaseKey }, 'lease renewed again; its shard resumes');
+    this.wakeWaiters(h, true);
   }
 
   /**
@@ -127,10 +204,21 @@ export class LeaseRenewer {
 
   private renewOne(leaseKey: string): Promise<void> {
     const h0 = this.held.get(leaseKey);
-    if (h0 === undefined || h0.renewing === true) return Promise.resolve();
+    if (h0 === undefined) return Promise.resolve();
+    if (h0.renewing === true) {
+      h0.roundMissed = true;
+      return Promise.resolve();
+    }
     h0.renewing = true;
     return this.mutex.run(leaseKey, () => this.renewHeld(leaseKey)).finally(() => {
       h0.renewing = false;
+      // A slow answer made us skip a round: renew again now, so a latency above the renewal interval does not halve
+      // the renewal rate (and bring the lease close to its stand-down time).
+      if (h0.roundMissed === true && !this.stopped && this.held.get(leaseKey) === h0) {
+        h0.roundMissed = false;
+        void this.renewOne(leaseKey);
+      }
+      h0.roundMissed = false;
     });
   }
 
@@ -144,7 +232,7 @@ export class LeaseRenewer {
       if (h === undefined) return;
       if (attempt > 0) {
         const bound = this.options.renewalTimeoutMillis ?? 0;
-        if (this.options.clock.now() + bound - h.lastRenewedAt > this.safeHoldMillis) return;
+        if (this.options.clock.now() + bound - h.lastRenewedAt > this.giveUpAfterMillis) return;
       }
       if (await this.renewAttempt(leaseKey, h)) return;
     }
@@ -154,7 +242,7 @@ export class LeaseRenewer {
   private async renewAttempt(leaseKey: string, h: HeldLease): Promise<boolean> {
     {
       const sentAt = this.options.clock.now();
-      if (sentAt - h.lastRenewedAt > this.safeHoldMillis) {
+      if (sentAt - h.lastRenewedAt > this.giveUpAfterMillis) {
         // Others may soon consider it expired and take it: stop using it.
         this.lose(leaseKey, h, 'expired-locally');
         return true;
@@ -177,6 +265,7 @@ export class LeaseRenewer {
       if (result.ok) {
         h.lease = result.lease;
         h.lastRenewedAt = Math.max(h.lastRenewedAt, sentAt);
+        this.renewed(h);
         return true;
       }
       if (result.reason === 'conflict' && (await this.adoptAfterConflict(h))) return true;
@@ -193,7 +282,7 @@ export class LeaseRenewer {
     const outcome = await this.bounded(call);
     if (!outcome.timedOut) return outcome.value;
     h.unansweredSentAt = sentAt;
-    if (!this.holdsSafely(leaseKey, token)) {
+    if (this.held.get(leaseKey) !== h || this.options.clock.now() - h.lastRenewedAt > this.giveUpAfterMillis) {
       throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: the lease was not renewed in time`);
     }
     throw new NetworkError(`checkpoint of ${leaseKey} not answered within ${this.options.renewalTimeoutMillis} ms`);
@@ -232,6 +321,7 @@ export class LeaseRenewer {
         h.lease = current;
         // That write of ours was sent no earlier than the last unanswered one: others saw the counter move after it.
         h.lastRenewedAt = Math.max(h.lastRenewedAt, h.unansweredSentAt ?? h.lastRenewedAt);
+        this.renewed(h);
         return true;
       }
     } catch (error) {
@@ -271,7 +361,9 @@ export class LeaseRenewer {
   updateCheckpoint(leaseKey: string, token: string, update: CheckpointUpdate): Promise<Lease> {
     return this.mutex.run(leaseKey, async () => {
       const h = this.held.get(leaseKey);
-      if (h === undefined || h.concurrencyToken !== token || !this.holdsSafely(leaseKey, token)) {
+      // The write is conditional on our counter, so it can only land while nobody took the lease; past the give-up
+      // time it is not sent at all.
+      if (h === undefined || h.concurrencyToken !== token || this.options.clock.now() - h.lastRenewedAt > this.giveUpAfterMillis) {
         throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: this worker no longer holds the lease`);
       }
       const sentAt = this.options.clock.now();
@@ -286,7 +378,10 @@ export class LeaseRenewer {
         throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: the lease was taken by another worker or deleted`);
       }
       h.lease = result.lease;
-      if (this.held.get(leaseKey) === h) h.lastRenewedAt = Math.max(h.lastRenewedAt, sentAt);
+      if (this.held.get(leaseKey) === h) {
+        h.lastRenewedAt = Math.max(h.lastRenewedAt, sentAt);
+        this.renewed(h);
+      }
       return cloneLease(result.lease);
     });
   }
@@ -300,6 +395,7 @@ export class LeaseRenewer {
       const h = this.held.get(leaseKey);
       if (h === undefined || (token !== undefined && h.concurrencyToken !== token)) return false;
       this.held.delete(leaseKey);
+      this.wakeWaiters(h, false);
       try {
         // In a handoff the lease already names its new owner: hand it over instead of evicting that owner.
         let result = h.handoffTo !== undefined ? await this.store.finishHandoff(h.lease) : await this.store.evictLease(h.lease);
@@ -330,13 +426,28 @@ export class LeaseRenewer {
 
   /** Stops holding a lease without writing and without a loss event (its item is about to be deleted). */
   forget(leaseKey: string): void {
+    const h = this.held.get(leaseKey);
     this.held.delete(leaseKey);
+    if (h !== undefined) this.wakeWaiters(h, false);
+  }
+
+  private wakeWaiters(h: HeldLease, held: boolean): void {
+    const waiters = h.waiters ?? [];
+    h.waiters = undefined;
+    for (const w of waiters) w(held);
   }
 
   private lose(leaseKey: string, h: HeldLease, reason: LeaseLossReason): void {
     if (this.held.get(leaseKey) !== h) return;
     this.held.delete(leaseKey);
-    this.options.logger.info({ leaseKey, reason }, 'lease lost');
+    this.wakeWaiters(h, false);
+    if (reason === 'expired-locally') {
+      // Say why: no answer in time (a renewal in flight or failing) — the worker was cut off, or its event loop stalled.
+      const unrenewedMillis = this.options.clock.now() - h.lastRenewedAt;
+      this.options.logger.warn({ leaseKey, reason, unrenewedMillis, renewalInFlight: h.renewing === true }, 'lease not renewed in time; giving it up');
+    } else {
+      this.options.logger.info({ leaseKey, reason }, 'lease lost');
+    }
     this.options.onLost(leaseKey, reason);
   }
 }

@@ -17,6 +17,7 @@
 // Bounded: production stops after `seconds`, the drain after `drainSeconds`, kills are counted. Loopback only.
 // Exit code 0 when the run passes (0 lost, 0 order violations, 0 parent/child violations, 0 duplicates at or
 // before a checkpoint), 1 otherwise. `runChaos()` is what test/integration/chaos-short.test.ts calls.
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { KinesisAdmin } from '../../src/aws/kinesis-admin.js';
@@ -380,6 +381,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await Promise.allSettled([...current.values()].map((w) => workers.stop(w, 30_000)));
 
     const shards = await listShards(kinesis.endpoint, streamName);
+    // For diagnosis: CHAOS_DUMP=<file> writes every worker report (records, checkpoints, lifecycle) as JSON lines.
+    if (process.env.CHAOS_DUMP) writeFileSync(process.env.CHAOS_DUMP, workers.reports.map((r) => JSON.stringify(r)).join('\n'));
     const v = validateChaos(producer.produced, workers.reports, shards);
     const report: ChaosReport = {
       options: { ...options, log: undefined } as unknown as Omit<ChaosOptions, 'log'>,

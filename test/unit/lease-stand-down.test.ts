@@ -11,6 +11,10 @@ import { NetworkError, ShutdownError } from '../../src/errors.js';
 // Issue 15 items 2 and 3: renewals independent of each other, a worker that cannot renew stands down in time.
 const FAILOVER = 3000;
 const RENEW = FAILOVER / 3 - 25;
+/** Past this since its last successful renewal went out, a lease is not acted on until a renewal answers. */
+const PAUSE = FAILOVER - RENEW;
+/** Past this it is given up: before any other worker may take it (they count from when they see the write land). */
+const GIVE_UP = FAILOVER - Math.floor(RENEW / 4);
 const TABLE = { billingMode: 'PAY_PER_REQUEST' as const, readCapacity: 1, writeCapacity: 1, activeTimeoutMillis: 1000 };
 
 function newLease(key: string): Lease {
@@ -20,6 +24,11 @@ function newLease(key: string): Lease {
 /** The store as one worker sees it: `hang(key)` makes that key's renewals never answer; `cutOff` makes every call fail. */
 function faultyView(store: InMemoryLeaseStore) {
   const hung = new Set<string>();
+  /** Hung calls, parked: `land()` lets them through (late answers); never called, they hang forever. */
+  const parked: Array<() => void> = [];
+  const land = (): void => {
+    for (const go of parked.splice(0)) go();
+  };
   const state = { cutOff: false };
   const view = new Proxy(store, {
     get(target, prop, receiver) {
@@ -27,12 +36,14 @@ function faultyView(store: InMemoryLeaseStore) {
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         if (state.cutOff) return Promise.reject(new NetworkError('partitioned'));
-        if (prop === 'renewLease' && hung.has((args[0] as Lease).leaseKey)) return new Promise(() => undefined);
+        if (prop === 'renewLease' && hung.has((args[0] as Lease).leaseKey)) {
+          return new Promise((resolve) => parked.push(() => resolve((value as (...a: unknown[]) => unknown).apply(target, args))));
+        }
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
   }) as LeaseStore;
-  return { view, hung, state };
+  return { view, hung, land, state };
 }
 
 async function setup(keys: string[]) {
@@ -85,7 +96,8 @@ describe('lease renewal independence and stand-down (in-memory store, fake clock
     // (The taker may take s0 back once it expired in the table — its renewals still hang, so it is given up again.)
     assert.deepEqual([...new Set(w.events.filter((e) => e.includes('lost')).map((e) => e.split(' ').slice(2).join(' ')))], ['lost s0:expired-locally']);
     const lostAt = Number(w.events.find((e) => e.includes('lost s0'))!.split(' ')[0]);
-    assert.ok(lostAt - 1_000_000 <= FAILOVER - RENEW + RENEW, `s0 given up at +${lostAt - 1_000_000} ms, within failover − one renewal interval (+ one round)`);
+    // On a timer of its own, to the millisecond: not at the next renewal round.
+    assert.ok(lostAt - 1_000_000 <= GIVE_UP + 1, `s0 given up at +${lostAt - 1_000_000} ms, ${FAILOVER - GIVE_UP} ms before the failover time`);
     assert.equal(w.c.holds('s1', w.tokens.get('s1')!), true);
     assert.equal(w.c.holdsSafely('s2', w.tokens.get('s2')!), true);
     await stopAll(clock, w.c);
@@ -106,14 +118,15 @@ describe('lease renewal independence and stand-down (in-memory store, fake clock
     assert.equal(aHeld.length, 2, `a holds ${aHeld.join(",")}`);
     const cutAt = clock.now();
     f.state.cutOff = true;
-    // "Still safely held?" turns false no later than failover − one renewal interval after the last renewal went out.
+    // Past the pause time nothing is acted on; past the give-up time the leases are gone — both on a's own clock.
     const tokenOf = (k: string) => a.tokens.get(k)!;
-    let safeUntil = cutAt;
-    while (aHeld.some((k) => a.c.holds(k, tokenOf(k)) && a.c.holdsSafely(k, tokenOf(k)))) {
+    let pausedAt: number | undefined;
+    while (a.c.heldKeys().length > 0) {
       await clock.advance(25);
-      safeUntil = clock.now();
-      assert.ok(safeUntil - cutAt <= FAILOVER - RENEW + 50, 'stood down within failover − one renewal interval');
+      if (pausedAt === undefined && aHeld.every((k) => !a.c.holdsSafely(k, tokenOf(k)))) pausedAt = clock.now();
+      assert.ok(clock.now() - cutAt <= GIVE_UP + 25, `given up ${clock.now() - cutAt} ms after the cut, within ${GIVE_UP} ms`);
     }
+    assert.ok(pausedAt !== undefined && pausedAt - cutAt <= PAUSE + 25, `paused ${pausedAt! - cutAt} ms after the cut, within ${PAUSE} ms`);
     assert.deepEqual(a.c.heldKeys(), []);
     await clock.advance(FAILOVER * 2);
     const after = (e: string) => Number(e.split(' ')[0]) > cutAt;
@@ -132,7 +145,7 @@ describe('lease renewal independence and stand-down (in-memory store, fake clock
     await stopAll(clock, a.c, b.c);
   });
 
-  it('a checkpoint through a lease past its safe hold time is refused before any write, and the lease is given up', async () => {
+  it('a checkpoint past the pause time waits; it is refused without a write when the lease is given up', async () => {
     const { clock, store, make } = await setup(['s0']);
     const f = faultyView(store);
     const w = make('w', f.view);
@@ -142,11 +155,44 @@ describe('lease renewal independence and stand-down (in-memory store, fake clock
     f.hung.add('s0');
     await clock.advance(RENEW + 1); // one renewal is hanging; the next round skips (one in flight per lease)
     assert.equal(w.c.holdsSafely('s0', token), true);
-    await clock.advance(FAILOVER - 2 * RENEW); // now just past failover − one renewal interval since the take
+    await clock.advance(PAUSE - RENEW); // just past the pause time since the take
+    assert.equal(w.c.holdsSafely('s0', token), false);
+    assert.deepEqual(w.c.heldKeys(), ['s0'], 'paused, not given up yet');
     const calls = store.calls.updateCheckpoint ?? 0;
-    await assert.rejects(w.c.checkpointWriter('s0', token)({ checkpoint: { sequenceNumber: '7', subSequenceNumber: 0 } }), ShutdownError);
+    const write = w.c.checkpointWriter('s0', token)({ checkpoint: { sequenceNumber: '7', subSequenceNumber: 0 } });
+    let settled = false;
+    write.then(() => (settled = true), () => (settled = true));
+    await clock.advance(RENEW / 2);
+    assert.equal(settled, false, 'the checkpoint waits while the lease is paused');
+    await clock.advance(GIVE_UP - PAUSE);
+    await assert.rejects(write, ShutdownError);
     assert.equal(store.calls.updateCheckpoint ?? 0, calls, 'no write was sent');
     assert.deepEqual(w.events.filter((e) => e.includes('lost')).map((e) => e.split(' ').slice(2).join(' ')), ['lost s0:expired-locally']);
+    await stopAll(clock, w.c);
+  });
+
+  it('a renewal answering late pauses the shard and resumes it: the lease is kept and the waiting checkpoint written', async () => {
+    const { clock, store, make } = await setup(['s0']);
+    const f = faultyView(store);
+    const w = make('w', f.view);
+    w.c.start();
+    await clock.advance(0);
+    const token = w.tokens.get('s0')!;
+    f.hung.add('s0');
+    await clock.advance(PAUSE + 1);
+    assert.equal(w.c.holdsSafely('s0', token), false);
+    const held = w.c.awaitSafeHold('s0', token);
+    assert.ok(held instanceof Promise, 'past the pause time the answer waits');
+    const write = w.c.checkpointWriter('s0', token)({ checkpoint: { sequenceNumber: '7', subSequenceNumber: 0 } });
+    // The table answers again: the renewal in flight lands late, before the give-up time.
+    f.hung.delete('s0');
+    f.land();
+    await clock.advance(FAILOVER);
+    assert.equal(await held, true, 'resumed');
+    await write;
+    assert.equal((await store.getLease('s0'))!.checkpoint.sequenceNumber, '7');
+    assert.deepEqual(w.events.filter((e) => e.includes('lost')), [], 'never given up');
+    assert.equal(w.c.holdsSafely('s0', token), true);
     await stopAll(clock, w.c);
   });
 });
