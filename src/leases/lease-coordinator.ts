@@ -77,6 +77,7 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
   /** Renewal rounds and handoff checks still running (each bounded); `stop` waits for them. */
   private readonly inFlight = new Set<Promise<void>>();
   private checkingHandoffs = false;
+  private takerRunning = false;
   private readonly renewalTimeoutMillis: number;
 
   constructor(
@@ -143,7 +144,13 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
   /** One taker round now (also what the timer runs). */
   async runTaker(): Promise<TakeRound | undefined> {
     if (!this.takingEnabled) return undefined;
-    const round = await this.taker.takeLeases();
+    this.takerRunning = true;
+    let round: TakeRound;
+    try {
+      round = await this.taker.takeLeases();
+    } finally {
+      this.takerRunning = false;
+    }
     if (!this.takingEnabled) {
       // Stopped while the round was in flight: give back what it took.
       await Promise.all([...round.taken, ...round.stolen].map((l) => this.store.evictLease(l).catch(() => undefined)));
@@ -201,7 +208,9 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
 
   /** One bounded check of the handoffs toward us (at most one at a time). */
   private async pollIncomingHandoffs(): Promise<void> {
-    if (this.checkingHandoffs || this.incoming.size === 0) return;
+    // Not while a taker round runs: its takes land before it acquires them, and the check would see such a lease
+    // as ours-but-not-held and take it a second time (two consumers, one fenced off at once).
+    if (this.checkingHandoffs || this.takerRunning || this.incoming.size === 0) return;
     this.checkingHandoffs = true;
     try {
       // Two keyed calls (read, take) each within the renewal bound: a hung one frees the slot for the next round.
