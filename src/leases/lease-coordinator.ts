@@ -20,9 +20,9 @@ export interface LeaseCoordinatorOptions {
   /** After this long (plus the failover time) a pending incoming handoff is taken outright. */
   gracefulHandoffTimeoutMillis: number;
   /**
-   * Bound of one lease renewal call (a hung one counts as failed and is retried while the lease is still safely
-   * held). The Scheduler passes `timeouts.leaseCallMillis`, the store's own deadline; default here: the renewal
-   * interval. A slow renewal never delays another lease's (each lease renews on its own).
+   * After this long without an answer a renewal sends a second identical write alongside (the first one's connection
+   * may hang); either may answer until the lease's give-up time. The Scheduler passes `timeouts.leaseCallMillis`;
+   * default here: the renewal interval. A slow renewal never delays another lease's (each lease renews on its own).
    */
   renewalTimeoutMillis?: number;
   clock: Clock;

@@ -7,6 +7,9 @@ import { withTimeout } from '../util/with-timeout.js';
 import { cloneLease, type Lease } from './lease.js';
 import type { CheckpointUpdate, LeaseStore, LeaseWriteResult } from './lease-store.js';
 
+/** A retry of a failed renewal is not worth sending with less time than this left before the give-up. */
+const MIN_RETRY_MILLIS = 50;
+
 /** Why a held lease stopped being ours. */
 export type LeaseLossReason = 'renewal-conflict' | 'expired-locally' | 'checkpoint-conflict' | 'released' | 'handed-off';
 
@@ -48,7 +51,10 @@ export interface LeaseRenewerOptions {
    * time from when they see that write land, which is after it went out. Default: 0.
    */
   giveUpMarginMillis?: number;
-  /** Bound of one renewal call; a renewal still unanswered then counts as failed (retried next round). */
+  /**
+   * A renewal unanswered this long gets a twin write alongside (see `renewAttempt`); also the bound of a checkpoint
+   * write. Unbounded when not set.
+   */
   renewalTimeoutMillis?: number;
   clock: Clock;
   logger: Logger;
@@ -223,55 +229,70 @@ export class LeaseRenewer {
   }
 
   /**
-   * One renewal; a failed or timed-out attempt is retried at once (twice at most) while an answer could still come
-   * before the safe hold time runs out — one slow call on a loaded table must not cost the lease.
+   * One renewal; a failed attempt is retried at once (twice at most) while an answer could still come before the
+   * give-up time — one slow or failed call on a loaded table must not cost the lease.
    */
   private async renewHeld(leaseKey: string): Promise<void> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const h = this.held.get(leaseKey);
       if (h === undefined) return;
-      if (attempt > 0) {
-        const bound = this.options.renewalTimeoutMillis ?? 0;
-        if (this.options.clock.now() + bound - h.lastRenewedAt > this.giveUpAfterMillis) return;
-      }
-      if (await this.renewAttempt(leaseKey, h)) return;
+      const remaining = h.lastRenewedAt + this.giveUpAfterMillis - this.options.clock.now();
+      if (remaining < MIN_RETRY_MILLIS) return; // the give-up timer takes it from here
+      if (await this.renewAttempt(leaseKey, h, remaining)) return;
     }
   }
 
-  /** Resolves `true` when settled (renewed, adopted or lost), `false` when it failed and may be retried. */
-  private async renewAttempt(leaseKey: string, h: HeldLease): Promise<boolean> {
-    {
-      const sentAt = this.options.clock.now();
-      if (sentAt - h.lastRenewedAt > this.giveUpAfterMillis) {
-        // Others may soon consider it expired and take it: stop using it.
-        this.lose(leaseKey, h, 'expired-locally');
-        return true;
-      }
-      let result: LeaseWriteResult;
-      try {
-        const outcome = await this.bounded(this.store.renewLease(h.lease));
-        if (outcome.timedOut) {
-          h.unansweredSentAt = sentAt;
-          // The call may still land: the next renewal then conflicts and adopts the one-higher counter.
-          this.options.logger.warn({ leaseKey, timeoutMillis: this.options.renewalTimeoutMillis }, 'lease renewal timed out; retrying');
-          return false;
-        }
-        result = outcome.value;
-      } catch (error) {
-        this.options.logger.warn({ leaseKey, err: error }, 'lease renewal failed; retrying');
-        return false;
-      }
-      if (this.held.get(leaseKey) !== h) return true;
-      if (result.ok) {
-        h.lease = result.lease;
-        h.lastRenewedAt = Math.max(h.lastRenewedAt, sentAt);
-        this.renewed(h);
-        return true;
-      }
-      if (result.reason === 'conflict' && (await this.adoptAfterConflict(h))) return true;
-      this.lose(leaseKey, h, 'renewal-conflict');
+  /**
+   * One renewal attempt that may wait for its answer until the give-up time (`budgetMillis`): an answer that late
+   * still renews. If none came within `renewalTimeoutMillis` (the lease-call bound), a second identical write is sent
+   * alongside, in case the first one's connection hangs; both are conditional on the same counter, so at most one
+   * lands and the first success wins. Resolves `true` when settled (renewed, adopted or lost), `false` when it failed
+   * and may be retried.
+   */
+  private async renewAttempt(leaseKey: string, h: HeldLease, budgetMillis: number): Promise<boolean> {
+    const first = this.options.clock.now();
+    if (first - h.lastRenewedAt > this.giveUpAfterMillis) {
+      this.lose(leaseKey, h, 'expired-locally'); // others may soon consider it expired and take it
       return true;
     }
+    const send = (timeoutMillis: number): SentRenewal => ({ sentAt: this.options.clock.now(), call: this.store.renewLease(h.lease, { timeoutMillis }) });
+    const calls = [send(budgetMillis)];
+    const hedgeAfter = this.options.renewalTimeoutMillis;
+    let outcome: { timedOut: false; value: RenewalOutcome } | { timedOut: true };
+    if (hedgeAfter !== undefined && hedgeAfter < budgetMillis) {
+      outcome = await withTimeout(firstRenewal(calls), hedgeAfter, this.options.clock);
+      if (outcome.timedOut && this.held.get(leaseKey) === h) {
+        const left = h.lastRenewedAt + this.giveUpAfterMillis - this.options.clock.now();
+        if (left >= MIN_RETRY_MILLIS) {
+          this.options.logger.warn({ leaseKey, waitedMillis: hedgeAfter }, 'lease renewal slow; sending a second one alongside');
+          calls.push(send(left));
+          outcome = await withTimeout(firstRenewal(calls), left, this.options.clock);
+        }
+      }
+    } else {
+      outcome = await withTimeout(firstRenewal(calls), budgetMillis, this.options.clock);
+    }
+    if (outcome.timedOut) {
+      // A call may still land: the next renewal then conflicts and adopts the one-higher counter.
+      h.unansweredSentAt = calls[calls.length - 1]!.sentAt;
+      this.options.logger.warn({ leaseKey, waitedMillis: this.options.clock.now() - first }, 'lease renewal timed out; retrying');
+      return false;
+    }
+    const settled = outcome.value;
+    if ('error' in settled) {
+      this.options.logger.warn({ leaseKey, err: settled.error }, 'lease renewal failed; retrying');
+      return false;
+    }
+    if (this.held.get(leaseKey) !== h) return true;
+    if (settled.result.ok) {
+      h.lease = settled.result.lease;
+      h.lastRenewedAt = Math.max(h.lastRenewedAt, settled.sentAt);
+      this.renewed(h);
+      return true;
+    }
+    if (settled.result.reason === 'conflict' && (await this.adoptAfterConflict(h))) return true;
+    this.lose(leaseKey, h, 'renewal-conflict');
+    return true;
   }
 
   /**
@@ -289,8 +310,7 @@ export class LeaseRenewer {
   }
 
   /** A store call bounded by `renewalTimeoutMillis` (unbounded when not set). */
-  private bounded<T>(call: Promise<T>): Promise<{ timedOut: false; value: T } | { timedOut: true }> {
-    const ms = this.options.renewalTimeoutMillis;
+  private bounded<T>(call: Promise<T>, ms = this.options.renewalTimeoutMillis): Promise<{ timedOut: false; value: T } | { timedOut: true }> {
     if (ms === undefined) return call.then((value) => ({ timedOut: false as const, value }));
     return withTimeout(call, ms, this.options.clock);
   }
@@ -450,4 +470,34 @@ export class LeaseRenewer {
     }
     this.options.onLost(leaseKey, reason);
   }
+}
+
+interface SentRenewal {
+  sentAt: number;
+  call: Promise<LeaseWriteResult>;
+}
+
+type RenewalOutcome = { result: LeaseWriteResult; sentAt: number } | { error: unknown };
+
+/**
+ * The first successful renewal among `calls`; when none succeeds, once all settled: a failed condition if any (our
+ * own twin may have landed first — the caller re-reads), else the last error.
+ */
+function firstRenewal(calls: readonly SentRenewal[]): Promise<RenewalOutcome> {
+  return new Promise((resolve) => {
+    let pending = calls.length;
+    let conflict: RenewalOutcome | undefined;
+    let failure: RenewalOutcome | undefined;
+    for (const { call, sentAt } of calls) {
+      call.then(
+        (result) => {
+          if (result.ok) resolve({ result, sentAt });
+          else conflict ??= { result, sentAt };
+        },
+        (error: unknown) => void (failure = { error }),
+      ).finally(() => {
+        if (--pending === 0) resolve(conflict ?? failure!);
+      });
+    }
+  });
 }
