@@ -6,6 +6,7 @@ import type { Logger } from '../util/logger.js';
 import { withTimeout } from '../util/with-timeout.js';
 import { cloneLease, type Lease } from './lease.js';
 import type { CheckpointUpdate, LeaseStore, LeaseWriteResult } from './lease-store.js';
+import { firstRenewal, type RenewalOutcome, type SentRenewal } from './renewal-race.js';
 
 /** A retry of a failed renewal is not worth sending with less time than this left before the give-up. */
 const MIN_RETRY_MILLIS = 50;
@@ -472,32 +473,3 @@ export class LeaseRenewer {
   }
 }
 
-interface SentRenewal {
-  sentAt: number;
-  call: Promise<LeaseWriteResult>;
-}
-
-type RenewalOutcome = { result: LeaseWriteResult; sentAt: number } | { error: unknown };
-
-/**
- * The first successful renewal among `calls`; when none succeeds, once all settled: a failed condition if any (our
- * own twin may have landed first — the caller re-reads), else the last error.
- */
-function firstRenewal(calls: readonly SentRenewal[]): Promise<RenewalOutcome> {
-  return new Promise((resolve) => {
-    let pending = calls.length;
-    let conflict: RenewalOutcome | undefined;
-    let failure: RenewalOutcome | undefined;
-    for (const { call, sentAt } of calls) {
-      call.then(
-        (result) => {
-          if (result.ok) resolve({ result, sentAt });
-          else conflict ??= { result, sentAt };
-        },
-        (error: unknown) => void (failure = { error }),
-      ).finally(() => {
-        if (--pending === 0) resolve(conflict ?? failure!);
-      });
-    }
-  });
-}
