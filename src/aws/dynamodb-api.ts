@@ -64,6 +64,8 @@ export interface UpdateItemParams extends ExpressionParams {
   tableName: string;
   key: AttributeMap;
   updateExpression: string;
+  /** This call's deadline instead of the item deadline (a lease renewal may wait until its lease's give-up time). */
+  timeoutMillis?: number;
 }
 
 export interface DeleteItemParams extends ExpressionParams {
@@ -137,9 +139,9 @@ export class DynamoDbApi {
   }
 
   /** One call under its kind's deadline (a per-call abort signal, so it holds for injected clients too). */
-  private send<T>(operation: string, target: string, kind: CallKind, call: (options: SendOptions) => Promise<T>): Promise<T> {
+  private send<T>(operation: string, target: string, kind: CallKind, call: (options: SendOptions) => Promise<T>, timeoutMillis?: number): Promise<T> {
     this.requestCounts[operation] = (this.requestCounts[operation] ?? 0) + 1;
-    return callWithDeadline({ operation: `DynamoDB.${operation}(${target})`, timeoutMillis: this.timeouts[kind], logger: this.logger }, call);
+    return callWithDeadline({ operation: `DynamoDB.${operation}(${target})`, timeoutMillis: timeoutMillis ?? this.timeouts[kind], logger: this.logger }, call);
   }
 
   async createTable(params: CreateTableParams): Promise<void> {
@@ -245,6 +247,7 @@ export class DynamoDbApi {
         }),
         o,
       ),
+      params.timeoutMillis,
     );
     return out.Attributes ?? {};
   }

@@ -67,7 +67,6 @@ export class ConsumerRegistry {
     const entry: RunningConsumer = { consumer, stream, token, done: Promise.resolve() };
     entry.done = consumer.run().then(async (result) => {
       if (this.running.get(key) === entry) this.running.delete(key);
-      this.o.events.emit('shardConsumerStopped', { leaseKey: key, shardId: shardIdOf(lease), reason: result.reason, recordsDelivered: consumer.delivered });
       const coordinator = this.o.coordinator;
       // Records delivered in this run: its failure (if any) is not a consecutive one, so the backoff starts over.
       if (consumer.delivered > 0) coordinator.resetBackoff(key);
@@ -77,6 +76,8 @@ export class ConsumerRegistry {
         await coordinator.release(key, token, { backOff: result.releaseLease });
       }
       // SHARD_END: keep holding the finished lease (as Java KCL does) so nobody re-runs it; cleanup deletes it.
+      // Listeners last: the lease is settled whatever they do.
+      this.o.events.emit('shardConsumerStopped', { leaseKey: key, shardId: shardIdOf(lease), reason: result.reason, recordsDelivered: consumer.delivered });
     });
     this.running.set(key, entry);
   }
@@ -93,13 +94,14 @@ export class ConsumerRegistry {
    */
   handOff(leaseKey: string, newOwner: string): void {
     const shardId = shardIdOf({ leaseKey });
-    this.o.events.emit('handoffRequested', { leaseKey, shardId, to: newOwner });
     const running = this.running.get(leaseKey);
     if (running === undefined) {
       void this.finishHandoff(leaseKey);
+      this.o.events.emit('handoffRequested', { leaseKey, shardId, to: newOwner });
       return;
     }
     running.consumer.requestShutdown();
+    this.o.events.emit('handoffRequested', { leaseKey, shardId, to: newOwner });
     void withTimeout(running.done, this.o.gracefulHandoffTimeoutMillis, this.o.clock).then(({ timedOut }) => {
       if (timedOut && this.running.get(leaseKey) === running) {
         this.o.logger.warn({ shardId, to: newOwner }, 'shutdownRequested took longer than the handoff timeout; stopping the shard');

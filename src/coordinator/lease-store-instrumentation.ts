@@ -1,6 +1,6 @@
 import type { HashKeyRange } from '../shards/hash-key-range.js';
 import { shardIdOf, type Lease } from '../leases/lease.js';
-import type { CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult } from '../leases/lease-store.js';
+import type { CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult, RenewOptions } from '../leases/lease-store.js';
 import type { Metrics, MetricScope } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 
@@ -53,7 +53,7 @@ export class InstrumentedLeaseStore implements LeaseStore {
     return this.observe(() => this.store.listLeases(), (ok, millis) => this.takeScope.success('ListLeases', ok, millis, 'DETAILED'));
   }
 
-  renewLease(lease: Lease, update?: { throughputKBps?: number }): Promise<LeaseWriteResult> {
+  renewLease(lease: Lease, update?: RenewOptions): Promise<LeaseWriteResult> {
     return this.observe(() => this.store.renewLease(lease, update), (ok, millis) => {
       this.renewScope.success('RenewLease', ok, millis, 'SUMMARY');
       if (ok) this.observer.renewalAnswered();

@@ -9,8 +9,9 @@ import type { ProcessorPhase, ShutdownReason } from '../lifecycle/shard-consumer
 export type SchedulerTask = LeaseTask | 'shard-sync' | 'lease-cleanup' | 'stream-tracker' | 'release' | 'processorFactory';
 
 /**
- * Typed events of the `Scheduler` (`scheduler.on('leaseAcquired', (e) => ...)`). Listeners must not
- * throw; an `error` listener is optional (unlike a plain EventEmitter, ts-kcl never emits a bare `error`).
+ * Typed events of the `Scheduler` (`scheduler.on('leaseAcquired', (e) => ...)`). A listener that throws (or
+ * returns a rejected promise) is logged and otherwise ignored: the worker's own state change happens before the
+ * event, whatever the listener does; an `error` listener is optional (unlike a plain EventEmitter, ts-kcl never emits a bare `error`).
  * Listeners run synchronously inside the worker: keep them short (log, count, enqueue).
  *
  * @example Who holds what

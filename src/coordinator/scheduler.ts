@@ -11,7 +11,9 @@ import type { ShardRecordProcessor, ShardRecordProcessorFactory } from '../proce
 import { PeriodicTask } from '../util/periodic-task.js';
 import { schedulerProcessorFactory } from './processing-bridge.js';
 import { retry } from '../util/retry.js';
+import { withTimeout } from '../util/with-timeout.js';
 import { ConsumerRegistry } from './consumer-registry.js';
+import { isolateListeners } from './isolated-listeners.js';
 import type { SchedulerEvents, SchedulerTask } from './scheduler-events.js';
 import { SchedulerObservability } from './scheduler-observability.js';
 import { awsParts, type SchedulerParts } from './scheduler-parts.js';
@@ -63,6 +65,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     super();
     this.stopBegun = new Promise((resolve) => (this.markStopBegun = () => resolve(false)));
     this.options = resolveOptions(options);
+    // A throwing or rejecting application listener is logged, never breaks the worker (issue 15 item 7).
+    isolateListeners(this, this.options.logger);
     this.observability = new SchedulerObservability(this, this.options);
     this.processorFactory = schedulerProcessorFactory(this, this.options, () => this.kinesisClient!, this.observability.metrics);
   }
@@ -148,6 +152,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       maxLeasesToStealAtOneTime: o.leases.maxLeasesToStealAtOneTime,
       gracefulHandoff: o.leases.gracefulHandoff,
       gracefulHandoffTimeoutMillis: o.leases.gracefulHandoffTimeoutMillis,
+      // The lease store's own deadline: a renewal slower than the renewal interval but within it is still a renewal.
+      renewalTimeoutMillis: o.timeouts.leaseCallMillis,
       clock: o.clock,
       logger: o.logger.child({ component: 'leases' }),
       listLeases: () => store.listLeases(),
@@ -177,13 +183,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.observability.attachLeaseCoordinator(coordinator);
     coordinator.on('acquired', ({ lease, concurrencyToken, stolen, from }) => {
       const shardId = shardIdOf(lease);
+      // The library's own state change first, the application's listeners after.
+      consumers.start(lease, concurrencyToken);
       this.emit('leaseAcquired', { leaseKey: lease.leaseKey, shardId, stolen });
       if (stolen) this.emit('leaseStolen', { leaseKey: lease.leaseKey, shardId, from });
-      consumers.start(lease, concurrencyToken);
     });
     coordinator.on('lost', ({ leaseKey, reason }) => {
-      this.emit('leaseLost', { leaseKey, shardId: shardIdOf({ leaseKey }), reason });
       consumers.leaseLost(leaseKey);
+      this.emit('leaseLost', { leaseKey, shardId: shardIdOf({ leaseKey }), reason });
     });
     coordinator.on('handoffStarted', ({ lease, from }) => {
       this.emit('handoffStarted', { leaseKey: lease.leaseKey, shardId: shardIdOf(lease), from });
@@ -295,7 +302,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /**
    * Graceful: stop taking leases, call `shutdownRequested` on every shard while its lease is still held
    * (the processor checkpoints), then release the leases. Resolves `true` when every shard finished within
-   * `timeoutMillis`; the rest are stopped as in `shutdown()`.
+   * `timeoutMillis`; the rest are stopped as in `shutdown()`. Always resolves within `timeoutMillis` plus the bound
+   * of {@link shutdown} plus one renewal interval, even when every AWS call hangs.
    */
   async startGracefulShutdown(timeoutMillis = 30_000): Promise<boolean> {
     if (!this.started || this.stopping !== undefined) return true;
@@ -306,7 +314,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return finished;
   }
 
-  /** Stops at once: consumers get `leaseLost`, held leases are released so others take them immediately. */
+  /**
+   * Stops at once: consumers get `leaseLost`, held leases are released so others take them immediately.
+   * Always resolves within `failoverTimeMillis` (a processor call that does not return) plus five renewal intervals
+   * (`failoverTimeMillis / 3 − epsilonMillis` each: background tasks, renewals, releases, fan-out, metrics flush),
+   * even when every AWS call hangs: a step that runs out of time is logged and skipped.
+   */
   async shutdown(): Promise<void> {
     await this.stop(false);
   }
@@ -317,10 +330,21 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    */
   private async stopBackgroundWork(): Promise<void> {
     this.observability.stopping();
-    await this.coordinator?.stopTaking();
-    await this.tracker?.stop();
-    await this.shardSyncTask?.stop();
-    await this.cleanupTask?.stop();
+    // Each may be waiting on an AWS call that hangs: together bounded by one step.
+    await this.bounded('stop background tasks', Promise.all([this.coordinator?.stopTaking(), this.tracker?.stop(), this.shardSyncTask?.stop(), this.cleanupTask?.stop()]));
+  }
+
+  /**
+   * One shutdown step that may wait on AWS calls, bounded by the renewal interval (see {@link shutdown}): when it
+   * does not finish in time the worker logs it and goes on; the work left running is fenced or harmless.
+   */
+  private async bounded(step: string, work: Promise<unknown> | undefined): Promise<void> {
+    if (work === undefined) return;
+    const guarded = work.catch((error: unknown) => this.options.logger.warn({ step, err: error }, 'shutdown step failed; going on'));
+    const stepMillis = this.options.leases.renewIntervalMillis;
+    if ((await withTimeout(guarded, stepMillis, this.options.clock)).timedOut) {
+      this.options.logger.warn({ step, waitedMillis: stepMillis }, 'shutdown step still running (an AWS call hangs?); going on');
+    }
   }
 
   /** The one stop sequence of both shutdowns; a second call (e.g. `shutdown()` during a graceful one) joins the first. */
@@ -337,11 +361,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // the leases by then anyway), then release; checkpoints of the hung call fail, fenced by the released lease.
     const finished = (await this.consumers?.stop('lost', this.options.leases.failoverTimeMillis)) ?? true;
     if (!finished) this.options.logger.warn({ shards: this.consumers?.keys() }, 'processor calls still running at shutdown; releasing their leases anyway');
-    await this.coordinator?.stop();
-    await this.coordinator?.releaseAll();
-    for (const context of [...this.streamContexts(), ...this.retired]) await context.fanOut?.shutdown();
+    await this.bounded('stop lease renewal', this.coordinator?.stop());
+    await this.bounded('release leases', this.coordinator?.releaseAll());
+    await this.bounded('close fan-out', Promise.all([...this.streamContexts(), ...this.retired].map(async (c) => { await c.fanOut?.shutdown(); })));
     this.closeClients();
-    await this.observability.stop();
+    await this.bounded('flush metrics', this.observability.stop());
     this.options.logger.info({ workerId: this.options.workerId, graceful }, 'worker stopped');
     this.emit('shutdown', { graceful });
   }

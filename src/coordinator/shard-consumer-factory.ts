@@ -61,6 +61,7 @@ export class ShardConsumerFactory {
       hooks: {
         parentsFinished: (l) => this.parentsFinished(l),
         writeCheckpoint: coordinator.checkpointWriter(lease.leaseKey, token),
+        leaseHeld: () => coordinator.awaitSafeHold(lease.leaseKey, token),
         createSource: (checkpoint) => this.createSource(stream, lease, checkpoint, logger),
         onShardEnd: (children) => this.onShardEnd(stream, lease.leaseKey, children),
         onProcessingError: (error, info) => events.emit('processingError', { shardId, ...info, attempts: info.attempt + 1, error }),

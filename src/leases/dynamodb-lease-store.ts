@@ -4,7 +4,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import type { HashKeyRange } from '../shards/hash-key-range.js';
 import type { Lease } from './lease.js';
 import { A, b, formatThroughput, fromItem, keyOf, n, readLeaseItems, s, ss, toItem } from './lease-serializer.js';
-import type { CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult } from './lease-store.js';
+import type { CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult, RenewOptions } from './lease-store.js';
 
 export interface DynamoDbLeaseStoreOptions {
   /** Default for `getLease` and the scans of `listLeases` (Java KCL's `consistentReads`, default false). */
@@ -162,13 +162,13 @@ export class DynamoDbLeaseStore implements LeaseStore {
     }
   }
 
-  async renewLease(lease: Lease, update: { throughputKBps?: number } = {}): Promise<LeaseWriteResult> {
+  async renewLease(lease: Lease, update: RenewOptions = {}): Promise<LeaseWriteResult> {
     const x = new Expression();
     const condition = [x.eq(A.leaseCounter, n(lease.leaseCounter))];
     if (lease.leaseOwner !== undefined) condition.push(x.eq(A.leaseOwner, s(lease.leaseOwner)));
     const set = [`${x.name(A.leaseCounter)} = ${x.value(n(lease.leaseCounter + 1))}`];
     if (update.throughputKBps !== undefined) set.push(`${x.name(A.throughputKBps)} = ${x.value(formatThroughput(update.throughputKBps))}`);
-    return this.conditionalUpdate(lease.leaseKey, x, condition, { set });
+    return this.conditionalUpdate(lease.leaseKey, x, condition, { set }, update.timeoutMillis);
   }
 
   async takeLease(lease: Lease, newOwner: string): Promise<LeaseWriteResult> {
@@ -257,9 +257,10 @@ export class DynamoDbLeaseStore implements LeaseStore {
   }
 
   /** One conditional UpdateItem returning ALL_NEW; a failed condition becomes `conflict` or `missing`. */
-  private async conditionalUpdate(leaseKey: string, x: Expression, condition: string[], parts: UpdateParts): Promise<LeaseWriteResult> {
+  private async conditionalUpdate(leaseKey: string, x: Expression, condition: string[], parts: UpdateParts, timeoutMillis?: number): Promise<LeaseWriteResult> {
     try {
       const item = await this.api.updateItem({
+        ...(timeoutMillis !== undefined ? { timeoutMillis } : {}),
         tableName: this.tableName,
         key: keyOf(leaseKey),
         updateExpression: updateExpression(parts),

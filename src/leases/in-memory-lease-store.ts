@@ -3,7 +3,7 @@ import { IllegalArgumentError, InvalidStateError, MalformedLeaseError, ResourceN
 import type { HashKeyRange } from '../shards/hash-key-range.js';
 import type { Lease } from './lease.js';
 import { A, b, formatThroughput, fromItem, n, readLeaseItems, s, ss, toItem } from './lease-serializer.js';
-import type { CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult } from './lease-store.js';
+import type { CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult, RenewOptions } from './lease-store.js';
 
 /** Names of the `LeaseStore` operations, for fault injection and call counting. */
 export type LeaseStoreOperation = {
@@ -176,7 +176,7 @@ export class InMemoryLeaseStore implements LeaseStore {
     return readLeaseItems(this.items.values());
   }
 
-  async renewLease(lease: Lease, update: { throughputKBps?: number } = {}): Promise<LeaseWriteResult> {
+  async renewLease(lease: Lease, update: RenewOptions = {}): Promise<LeaseWriteResult> {
     await this.enter('renewLease');
     const conditions: Condition[] = [{ eq: [A.leaseCounter, n(lease.leaseCounter)] }];
     if (lease.leaseOwner !== undefined) conditions.push({ eq: [A.leaseOwner, s(lease.leaseOwner)] });

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
+import { ShutdownError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { PeriodicTask } from '../util/periodic-task.js';
+import { withTimeout } from '../util/with-timeout.js';
 import type { Lease } from './lease.js';
 import { LeaseRenewer, type LeaseLossReason } from './lease-renewer.js';
 import type { CheckpointUpdate, LeaseStore, ListLeasesResult } from './lease-store.js';
@@ -17,6 +19,12 @@ export interface LeaseCoordinatorOptions {
   gracefulHandoff: boolean;
   /** After this long (plus the failover time) a pending incoming handoff is taken outright. */
   gracefulHandoffTimeoutMillis: number;
+  /**
+   * After this long without an answer a renewal sends a second identical write alongside (the first one's connection
+   * may hang); either may answer until the lease's give-up time. The Scheduler passes `timeouts.leaseCallMillis`;
+   * default here: the renewal interval. A slow renewal never delays another lease's (each lease renews on its own).
+   */
+  renewalTimeoutMillis?: number;
   clock: Clock;
   logger: Logger;
   random?: () => number;
@@ -66,15 +74,27 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
   private readonly incoming = new Map<string, { since: number; from: string | undefined }>();
   /** Consecutive releases after processing failures, per lease (for the retake backoff). */
   private readonly releaseFailures = new Map<string, number>();
+  /** Renewal rounds and handoff checks still running (each bounded); `stop` waits for them. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private checkingHandoffs = false;
+  private takerRunning = false;
+  private readonly renewalTimeoutMillis: number;
 
   constructor(
     readonly store: LeaseStore,
     private readonly options: LeaseCoordinatorOptions,
   ) {
     super();
+    this.renewalTimeoutMillis = options.renewalTimeoutMillis ?? options.renewIntervalMillis;
     this.renewer = new LeaseRenewer(store, {
       workerId: options.workerId,
       failoverTimeMillis: options.failoverTimeMillis,
+      // Nobody else may take a lease before failoverTimeMillis after our last write went out (they start counting when
+      // they see it land). One renewal interval before that the shard pauses until a renewal answers; a quarter
+      // interval before it the lease is given up, on a timer of its own (see LeaseRenewer).
+      pauseMarginMillis: options.renewIntervalMillis,
+      giveUpMarginMillis: Math.floor(options.renewIntervalMillis / 4),
+      renewalTimeoutMillis: this.renewalTimeoutMillis,
       clock: options.clock,
       logger: options.logger,
       onLost: (leaseKey, reason) => this.emit('lost', { leaseKey, reason }),
@@ -88,19 +108,35 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
     this.renewTask = new PeriodicTask(
       'renew-leases',
       options.renewIntervalMillis,
-      async () => {
-        await Promise.all([this.renewer.renewAll(), this.checkIncomingHandoffs()]);
+      // Not awaited: each lease renews on its own (one in flight per lease, each bounded), so a hung call on one
+      // lease never delays the next round, the expiry check or the taker.
+      () => {
+        this.renewer.expireStale();
+        this.track(this.renewer.renewAll(), 'renew-leases');
+        this.track(this.pollIncomingHandoffs(), 'renew-leases');
+        return Promise.resolve();
       },
       options.clock,
       onError,
     );
     this.takeTask = new PeriodicTask('take-leases', options.takerIntervalMillis, async () => {
+      // Completed handoffs toward us are picked up within one taker interval too, not only per renewal round.
+      await this.pollIncomingHandoffs();
       await this.runTaker();
     }, options.clock, onError);
   }
 
+  private track(work: Promise<void>, task: LeaseTask): void {
+    const p: Promise<void> = work.catch((error: unknown) => {
+      this.options.logger.warn({ task, err: error }, 'lease task failed; retrying next round');
+      this.emit('error', { task, error });
+    }).finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
   start(): void {
     this.takingEnabled = true;
+    this.renewer.start();
     this.renewTask.start(false);
     this.takeTask.start(true);
   }
@@ -108,7 +144,13 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
   /** One taker round now (also what the timer runs). */
   async runTaker(): Promise<TakeRound | undefined> {
     if (!this.takingEnabled) return undefined;
-    const round = await this.taker.takeLeases();
+    this.takerRunning = true;
+    let round: TakeRound;
+    try {
+      round = await this.taker.takeLeases();
+    } finally {
+      this.takerRunning = false;
+    }
     if (!this.takingEnabled) {
       // Stopped while the round was in flight: give back what it took.
       await Promise.all([...round.taken, ...round.stolen].map((l) => this.store.evictLease(l).catch(() => undefined)));
@@ -164,6 +206,42 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
     );
   }
 
+  /** One bounded check of the handoffs toward us (at most one at a time). */
+  private async pollIncomingHandoffs(): Promise<void> {
+    // Not while a taker round runs: its takes land before it acquires them, and the check would see such a lease
+    // as ours-but-not-held and take it a second time (two consumers, one fenced off at once).
+    if (this.checkingHandoffs || this.takerRunning || this.incoming.size === 0) return;
+    this.checkingHandoffs = true;
+    try {
+      // Two keyed calls (read, take) each within the renewal bound: a hung one frees the slot for the next round.
+      await withTimeout(this.checkIncomingHandoffs(), 2 * this.renewalTimeoutMillis, this.options.clock);
+    } finally {
+      this.checkingHandoffs = false;
+    }
+  }
+
+  /**
+   * We stop taking (shutdown) while handoffs toward us are pending: we would never start those shards, so give
+   * each back — the lease is made unowned (owner and `checkpointOwner` removed), whichever side moved last, and
+   * any worker takes it in its next taker round instead of after the handoff timeout plus the failover time.
+   */
+  private async abandonIncomingHandoffs(): Promise<void> {
+    const keys = [...this.incoming.keys()];
+    this.incoming.clear();
+    await Promise.all(
+      keys.map(async (leaseKey) => {
+        try {
+          const read = await withTimeout(this.store.getLease(leaseKey, { consistentRead: true }), this.renewalTimeoutMillis, this.options.clock);
+          if (read.timedOut || read.value === undefined || read.value.leaseOwner !== this.options.workerId || this.renewer.get(leaseKey) !== undefined) return;
+          await withTimeout(this.store.evictLease(read.value), this.renewalTimeoutMillis, this.options.clock);
+          this.options.logger.info({ leaseKey }, 'stopping: gave back a lease whose handoff toward us had not completed');
+        } catch (error) {
+          this.options.logger.warn({ leaseKey, err: error }, 'could not give back a pending handoff; it is taken after expiry');
+        }
+      }),
+    );
+  }
+
   /** Leases we are waiting to receive through a graceful handoff. */
   get pendingHandoffs(): string[] {
     return [...this.incoming.keys()];
@@ -173,12 +251,17 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
   async stopTaking(): Promise<void> {
     this.takingEnabled = false;
     await this.takeTask.stop();
+    await this.abandonIncomingHandoffs();
   }
 
   /** Stops both timers. Held leases are neither renewed nor released; see `releaseAll`. */
   async stop(): Promise<void> {
     this.takingEnabled = false;
     await Promise.all([this.takeTask.stop(), this.renewTask.stop()]);
+    this.renewer.stop();
+    await this.abandonIncomingHandoffs();
+    // Everything in flight is bounded; the bound here only guards against a store that ignores it.
+    await withTimeout(Promise.all([...this.inFlight]), 2 * this.renewalTimeoutMillis, this.options.clock);
   }
 
   /** Releases every held lease in the table so other workers take them at once. */
@@ -194,6 +277,20 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
   /** A copy of a held lease (as last written by us), if held. */
   heldLease(leaseKey: string): Lease | undefined {
     return this.renewer.get(leaseKey)?.lease;
+  }
+
+  /** Held under `token` and renewed within `failoverTimeMillis − renewIntervalMillis` on this worker's clock. */
+  holdsSafely(leaseKey: string, token: string): boolean {
+    return this.renewer.holdsSafely(leaseKey, token);
+  }
+
+  /**
+   * What a consumer awaits before every batch and checkpoint: `true` at once while the lease is safely held; past
+   * `failoverTimeMillis − renewIntervalMillis` without a renewal it waits until one answers (`true`) or the lease is
+   * given up at `failoverTimeMillis − renewIntervalMillis / 4` (`false`), before any other worker may take it.
+   */
+  awaitSafeHold(leaseKey: string, token: string): Promise<boolean> | boolean {
+    return this.renewer.awaitSafeHold(leaseKey, token);
   }
 
   /** Whether `leaseKey` is still held under `token` (the acquisition a consumer was started for). */
@@ -228,6 +325,10 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
    */
   checkpointWriter(leaseKey: string, token: string): (update: CheckpointUpdate) => Promise<void> {
     return async (update) => {
+      // Waits out a pause (a renewal answering late) before queueing behind it; checked again right before the write.
+      if (!(await this.renewer.awaitSafeHold(leaseKey, token))) {
+        throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: this worker no longer holds the lease safely`);
+      }
       await this.renewer.updateCheckpoint(leaseKey, token, update);
     };
   }

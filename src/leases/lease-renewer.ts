@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { ShutdownError } from '../errors.js';
+import { NetworkError, ShutdownError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { KeyMutex } from '../util/key-mutex.js';
 import type { Logger } from '../util/logger.js';
+import { withTimeout } from '../util/with-timeout.js';
 import { cloneLease, type Lease } from './lease.js';
 import type { CheckpointUpdate, LeaseStore, LeaseWriteResult } from './lease-store.js';
+import { firstRenewal, type RenewalOutcome, type SentRenewal } from './renewal-race.js';
+
+/** A retry of a failed renewal is not worth sending with less time than this left before the give-up. */
+const MIN_RETRY_MILLIS = 50;
 
 /** Why a held lease stopped being ours. */
 export type LeaseLossReason = 'renewal-conflict' | 'expired-locally' | 'checkpoint-conflict' | 'released' | 'handed-off';
@@ -13,8 +18,16 @@ interface HeldLease {
   lease: Lease;
   /** Fresh per acquisition: writes through a lease that was lost and re-acquired must fail. */
   concurrencyToken: string;
-  /** Local time of the last successful write (take, renew or checkpoint). */
+  /** Local time the last successful write (take, renew or checkpoint) was sent: a lower bound of when it landed. */
   lastRenewedAt: number;
+  /** A renewal of this lease is in flight (a hung one must not make the next rounds pile up behind it). */
+  renewing?: boolean;
+  /** A round came while the renewal was in flight: renew again as soon as it settles, not a whole interval later. */
+  roundMissed?: boolean;
+  /** Past the pause time: its shard waits (no batch, no checkpoint) for a renewal or the give-up, these callers too. */
+  waiters?: Array<(held: boolean) => void>;
+  /** Send time of the latest write whose answer never came (timed out): if it landed, it landed after this. */
+  unansweredSentAt?: number | undefined;
   /** Set while a graceful handoff to this worker runs: we stay checkpoint owner until we finish it. */
   handoffTo?: string | undefined;
 }
@@ -28,6 +41,22 @@ export interface HeldLeaseView {
 export interface LeaseRenewerOptions {
   workerId: string;
   failoverTimeMillis: number;
+  /**
+   * A lease whose last successful write went out more than `failoverTimeMillis − pauseMarginMillis` ago (own clock)
+   * is not used: its shard dispatches no batch and writes no checkpoint until a renewal answers. Default: 0.
+   */
+  pauseMarginMillis?: number;
+  /**
+   * A lease whose last successful write went out more than `failoverTimeMillis − giveUpMarginMillis` ago is given up
+   * (`expired-locally`), on a timer of its own: before any other worker may take it, since others count the failover
+   * time from when they see that write land, which is after it went out. Default: 0.
+   */
+  giveUpMarginMillis?: number;
+  /**
+   * A renewal unanswered this long gets a twin write alongside (see `renewAttempt`); also the bound of a checkpoint
+   * write. Unbounded when not set.
+   */
+  renewalTimeoutMillis?: number;
   clock: Clock;
   logger: Logger;
   /** Called once per lease that stops being held, whatever the reason. */
@@ -44,6 +73,10 @@ export interface LeaseRenewerOptions {
 export class LeaseRenewer {
   private readonly held = new Map<string, HeldLease>();
   private readonly mutex = new KeyMutex();
+  /** The stand-down timer: fires when the earliest held lease reaches its safe hold time. */
+  private watch: { abort: AbortController; deadline: number } | undefined;
+  /** Until `start()`: no timer, no follow-up renewals (a renewer used on its own drives rounds itself). */
+  private stopped = true;
 
   constructor(
     private readonly store: LeaseStore,
@@ -54,7 +87,45 @@ export class LeaseRenewer {
   add(lease: Lease): string {
     const concurrencyToken = randomUUID();
     this.held.set(lease.leaseKey, { lease: cloneLease(lease), concurrencyToken, lastRenewedAt: this.options.clock.now() });
+    this.armWatch();
     return concurrencyToken;
+  }
+
+  /** Renewals and the stand-down timer run (again); the coordinator calls it at start. */
+  start(): void {
+    this.stopped = false;
+    this.armWatch();
+  }
+
+  /** No more follow-up renewals and no stand-down timer (held leases stay held until released or forgotten). */
+  stop(): void {
+    this.stopped = true;
+    this.watch?.abort.abort();
+    this.watch = undefined;
+  }
+
+  /**
+   * Arms one timer at the moment the earliest held lease reaches its safe hold time, so a worker that cannot renew
+   * stands down on time to the millisecond, not at the next renewal round (which may itself be late). Renewals only
+   * push deadlines later, so an armed timer is kept when it is not later than the new earliest deadline; when it
+   * fires it expires what is stale and arms the next one.
+   */
+  private armWatch(): void {
+    if (this.stopped || this.held.size === 0) return;
+    let earliest = Infinity;
+    for (const h of this.held.values()) earliest = Math.min(earliest, h.lastRenewedAt + this.giveUpAfterMillis);
+    if (this.watch !== undefined && this.watch.deadline <= earliest) return;
+    this.watch?.abort.abort();
+    const watch = { abort: new AbortController(), deadline: earliest };
+    this.watch = watch;
+    // +1: expiry is "more than" the safe hold time.
+    this.options.clock.sleep(Math.max(0, earliest - this.options.clock.now()) + 1, watch.abort.signal).then(
+      () => {
+        if (this.watch === watch) this.watch = undefined;
+        this.expireStale();
+      },
+      () => undefined,
+    );
   }
 
   get size(): number {
@@ -72,37 +143,177 @@ export class LeaseRenewer {
     return { lease: cloneLease(h.lease), concurrencyToken: h.concurrencyToken };
   }
 
-  /** Renews every held lease in parallel. Failures other than a lost condition are retried next round. */
+  /** How long a lease may go without a successful renewal before this worker stops acting on it (pauses). */
+  private get pauseAfterMillis(): number {
+    return this.options.failoverTimeMillis - (this.options.pauseMarginMillis ?? 0);
+  }
+
+  /** How long a lease may go without a successful renewal before this worker gives it up. */
+  private get giveUpAfterMillis(): number {
+    return this.options.failoverTimeMillis - (this.options.giveUpMarginMillis ?? 0);
+  }
+
+  /**
+   * Gives up (`expired-locally`) every held lease not renewed within the give-up time. Synchronous and independent of
+   * any store call in flight, so a hung renewal never delays it.
+   */
+  expireStale(): void {
+    const now = this.options.clock.now();
+    for (const [leaseKey, h] of this.held) {
+      if (now - h.lastRenewedAt > this.giveUpAfterMillis) this.lose(leaseKey, h, 'expired-locally');
+    }
+    this.armWatch();
+  }
+
+  /**
+   * Whether `leaseKey` is held under `token` AND was renewed recently enough to act on it (within the pause time):
+   * no other worker can have taken it. Past that the answer is `false` until a renewal lands (or the lease is given up).
+   */
+  holdsSafely(leaseKey: string, token: string): boolean {
+    const h = this.held.get(leaseKey);
+    return h !== undefined && h.concurrencyToken === token && this.options.clock.now() - h.lastRenewedAt <= this.pauseAfterMillis;
+  }
+
+  /**
+   * Resolves `true` as soon as the lease may be acted on (at once when it is), `false` once it is not ours any more.
+   * Past the pause time it waits for a renewal to answer (resume) or the give-up (stand down): a slow DynamoDB costs
+   * a pause of the shard, not a lease loss and records processed again; a cut-off worker never acts on a lease
+   * another worker may be about to take.
+   */
+  awaitSafeHold(leaseKey: string, token: string): Promise<boolean> | boolean {
+    const h = this.held.get(leaseKey);
+    if (h === undefined || h.concurrencyToken !== token) return false;
+    const unrenewedMillis = this.options.clock.now() - h.lastRenewedAt;
+    if (unrenewedMillis <= this.pauseAfterMillis) return true;
+    if (h.waiters === undefined) {
+      h.waiters = [];
+      this.options.logger.warn({ leaseKey, unrenewedMillis, renewalInFlight: h.renewing === true }, 'lease not renewed in time; pausing its shard until a renewal answers');
+    }
+    return new Promise((resolve) => h.waiters!.push(resolve));
+  }
+
+  /** A write through `h` succeeded (its send time is in `lastRenewedAt`): a paused shard resumes. */
+  private renewed(h: HeldLease): void {
+    if (h.waiters === undefined || this.options.clock.now() - h.lastRenewedAt > this.pauseAfterMillis) return;
+    this.options.logger.info({ leaseKey: h.lease.leaseKey }, 'lease renewed again; its shard resumes');
+    this.wakeWaiters(h, true);
+  }
+
+  /**
+   * Stale leases are given up, then every held lease without a renewal in flight gets one, each on its own
+   * (bounded by `renewalTimeoutMillis`): a hung call on one lease never delays another's renewal. Resolves once
+   * the renewals started here settled; failures other than a lost condition are retried next round.
+   */
   async renewAll(): Promise<void> {
+    this.expireStale();
     await Promise.all(this.heldKeys().map((key) => this.renewOne(key)));
   }
 
   private renewOne(leaseKey: string): Promise<void> {
-    return this.mutex.run(leaseKey, async () => {
+    const h0 = this.held.get(leaseKey);
+    if (h0 === undefined) return Promise.resolve();
+    if (h0.renewing === true) {
+      h0.roundMissed = true;
+      return Promise.resolve();
+    }
+    h0.renewing = true;
+    return this.mutex.run(leaseKey, () => this.renewHeld(leaseKey)).finally(() => {
+      h0.renewing = false;
+      // A slow answer made us skip a round: renew again now, so a latency above the renewal interval does not halve
+      // the renewal rate (and bring the lease close to its stand-down time).
+      if (h0.roundMissed === true && !this.stopped && this.held.get(leaseKey) === h0) {
+        h0.roundMissed = false;
+        void this.renewOne(leaseKey);
+      }
+      h0.roundMissed = false;
+    });
+  }
+
+  /**
+   * One renewal; a failed attempt is retried at once (twice at most) while an answer could still come before the
+   * give-up time — one slow or failed call on a loaded table must not cost the lease.
+   */
+  private async renewHeld(leaseKey: string): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
       const h = this.held.get(leaseKey);
       if (h === undefined) return;
-      const now = this.options.clock.now();
-      if (now - h.lastRenewedAt > this.options.failoverTimeMillis) {
-        // Others may already consider it expired and have taken it: stop using it.
-        this.lose(leaseKey, h, 'expired-locally');
-        return;
+      const remaining = h.lastRenewedAt + this.giveUpAfterMillis - this.options.clock.now();
+      if (remaining < MIN_RETRY_MILLIS) return; // the give-up timer takes it from here
+      if (await this.renewAttempt(leaseKey, h, remaining)) return;
+    }
+  }
+
+  /**
+   * One renewal attempt that may wait for its answer until the give-up time (`budgetMillis`): an answer that late
+   * still renews. If none came within `renewalTimeoutMillis` (the lease-call bound), a second identical write is sent
+   * alongside, in case the first one's connection hangs; both are conditional on the same counter, so at most one
+   * lands and the first success wins. Resolves `true` when settled (renewed, adopted or lost), `false` when it failed
+   * and may be retried.
+   */
+  private async renewAttempt(leaseKey: string, h: HeldLease, budgetMillis: number): Promise<boolean> {
+    const first = this.options.clock.now();
+    if (first - h.lastRenewedAt > this.giveUpAfterMillis) {
+      this.lose(leaseKey, h, 'expired-locally'); // others may soon consider it expired and take it
+      return true;
+    }
+    const send = (timeoutMillis: number): SentRenewal => ({ sentAt: this.options.clock.now(), call: this.store.renewLease(h.lease, { timeoutMillis }) });
+    const calls = [send(budgetMillis)];
+    const hedgeAfter = this.options.renewalTimeoutMillis;
+    let outcome: { timedOut: false; value: RenewalOutcome } | { timedOut: true };
+    if (hedgeAfter !== undefined && hedgeAfter < budgetMillis) {
+      outcome = await withTimeout(firstRenewal(calls), hedgeAfter, this.options.clock);
+      if (outcome.timedOut && this.held.get(leaseKey) === h) {
+        const left = h.lastRenewedAt + this.giveUpAfterMillis - this.options.clock.now();
+        if (left >= MIN_RETRY_MILLIS) {
+          this.options.logger.warn({ leaseKey, waitedMillis: hedgeAfter }, 'lease renewal slow; sending a second one alongside');
+          calls.push(send(left));
+          outcome = await withTimeout(firstRenewal(calls), left, this.options.clock);
+        }
       }
-      let result: LeaseWriteResult;
-      try {
-        result = await this.store.renewLease(h.lease);
-      } catch (error) {
-        this.options.logger.warn({ leaseKey, err: error }, 'lease renewal failed; retrying next round');
-        return;
-      }
-      if (this.held.get(leaseKey) !== h) return;
-      if (result.ok) {
-        h.lease = result.lease;
-        h.lastRenewedAt = this.options.clock.now();
-        return;
-      }
-      if (result.reason === 'conflict' && (await this.adoptAfterConflict(h))) return;
-      this.lose(leaseKey, h, 'renewal-conflict');
-    });
+    } else {
+      outcome = await withTimeout(firstRenewal(calls), budgetMillis, this.options.clock);
+    }
+    if (outcome.timedOut) {
+      // A call may still land: the next renewal then conflicts and adopts the one-higher counter.
+      h.unansweredSentAt = calls[calls.length - 1]!.sentAt;
+      this.options.logger.warn({ leaseKey, waitedMillis: this.options.clock.now() - first }, 'lease renewal timed out; retrying');
+      return false;
+    }
+    const settled = outcome.value;
+    if ('error' in settled) {
+      this.options.logger.warn({ leaseKey, err: settled.error }, 'lease renewal failed; retrying');
+      return false;
+    }
+    if (this.held.get(leaseKey) !== h) return true;
+    if (settled.result.ok) {
+      h.lease = settled.result.lease;
+      h.lastRenewedAt = Math.max(h.lastRenewedAt, settled.sentAt);
+      this.renewed(h);
+      return true;
+    }
+    if (settled.result.reason === 'conflict' && (await this.adoptAfterConflict(h))) return true;
+    this.lose(leaseKey, h, 'renewal-conflict');
+    return true;
+  }
+
+  /**
+   * A checkpoint write bounded like a renewal: a call still unanswered then fails (retriable `NetworkError`, or
+   * `ShutdownError` once the lease is no longer safely held), so a processor never waits forever on a hung table.
+   */
+  private async boundedCheckpoint(leaseKey: string, token: string, h: HeldLease, sentAt: number, call: Promise<LeaseWriteResult>): Promise<LeaseWriteResult> {
+    const outcome = await this.bounded(call);
+    if (!outcome.timedOut) return outcome.value;
+    h.unansweredSentAt = sentAt;
+    if (this.held.get(leaseKey) !== h || this.options.clock.now() - h.lastRenewedAt > this.giveUpAfterMillis) {
+      throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: the lease was not renewed in time`);
+    }
+    throw new NetworkError(`checkpoint of ${leaseKey} not answered within ${this.options.renewalTimeoutMillis} ms`);
+  }
+
+  /** A store call bounded by `renewalTimeoutMillis` (unbounded when not set). */
+  private bounded<T>(call: Promise<T>, ms = this.options.renewalTimeoutMillis): Promise<{ timedOut: false; value: T } | { timedOut: true }> {
+    if (ms === undefined) return call.then((value) => ({ timedOut: false as const, value }));
+    return withTimeout(call, ms, this.options.clock);
   }
 
   /**
@@ -113,7 +324,9 @@ export class LeaseRenewer {
   private async adoptAfterConflict(h: HeldLease): Promise<boolean> {
     const me = this.options.workerId;
     try {
-      const current = await this.store.getLease(h.lease.leaseKey, { consistentRead: true });
+      const read = await this.bounded(this.store.getLease(h.lease.leaseKey, { consistentRead: true }));
+      if (read.timedOut) return false;
+      const current = read.value;
       if (current === undefined) return false;
       if (current.checkpointOwner === me && current.leaseOwner !== undefined && current.leaseOwner !== me) {
         const first = h.handoffTo === undefined;
@@ -127,7 +340,9 @@ export class LeaseRenewer {
       }
       if (current.leaseOwner === me && current.checkpointOwner === undefined && current.leaseCounter === h.lease.leaseCounter + 1) {
         h.lease = current;
-        h.lastRenewedAt = this.options.clock.now();
+        // That write of ours was sent no earlier than the last unanswered one: others saw the counter move after it.
+        h.lastRenewedAt = Math.max(h.lastRenewedAt, h.unansweredSentAt ?? h.lastRenewedAt);
+        this.renewed(h);
         return true;
       }
     } catch (error) {
@@ -167,10 +382,13 @@ export class LeaseRenewer {
   updateCheckpoint(leaseKey: string, token: string, update: CheckpointUpdate): Promise<Lease> {
     return this.mutex.run(leaseKey, async () => {
       const h = this.held.get(leaseKey);
-      if (h === undefined || h.concurrencyToken !== token) {
+      // The write is conditional on our counter, so it can only land while nobody took the lease; past the give-up
+      // time it is not sent at all.
+      if (h === undefined || h.concurrencyToken !== token || this.options.clock.now() - h.lastRenewedAt > this.giveUpAfterMillis) {
         throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: this worker no longer holds the lease`);
       }
-      let result = await this.store.updateCheckpoint(h.lease, update);
+      const sentAt = this.options.clock.now();
+      let result = await this.boundedCheckpoint(leaseKey, token, h, sentAt, this.store.updateCheckpoint(h.lease, update));
       // A graceful handoff toward another worker changes the owner without a counter bump: adopt it (we are the
       // checkpoint owner, which is exactly who should write this checkpoint) and write again.
       if (!result.ok && result.reason === 'conflict' && (await this.adoptAfterConflict(h))) {
@@ -181,7 +399,10 @@ export class LeaseRenewer {
         throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: the lease was taken by another worker or deleted`);
       }
       h.lease = result.lease;
-      h.lastRenewedAt = this.options.clock.now();
+      if (this.held.get(leaseKey) === h) {
+        h.lastRenewedAt = Math.max(h.lastRenewedAt, sentAt);
+        this.renewed(h);
+      }
       return cloneLease(result.lease);
     });
   }
@@ -195,9 +416,11 @@ export class LeaseRenewer {
       const h = this.held.get(leaseKey);
       if (h === undefined || (token !== undefined && h.concurrencyToken !== token)) return false;
       this.held.delete(leaseKey);
+      this.wakeWaiters(h, false);
       try {
         // In a handoff the lease already names its new owner: hand it over instead of evicting that owner.
-        const result = h.handoffTo !== undefined ? await this.store.finishHandoff(h.lease) : await this.store.evictLease(h.lease);
+        let result = h.handoffTo !== undefined ? await this.store.finishHandoff(h.lease) : await this.store.evictLease(h.lease);
+        if (!result.ok && result.reason === 'conflict') result = await this.finishRacedHandoff(leaseKey);
         this.options.onLost(leaseKey, 'released');
         return result.ok;
       } catch (error) {
@@ -208,15 +431,45 @@ export class LeaseRenewer {
     });
   }
 
+  /**
+   * A release lost its conditional write: if that is because another worker started a handoff of this lease
+   * toward itself meanwhile (we are its `checkpointOwner` now), finish the handoff so the new owner starts at
+   * once instead of waiting for the handoff timeout plus the failover time.
+   */
+  private async finishRacedHandoff(leaseKey: string): Promise<LeaseWriteResult> {
+    const current = await this.store.getLease(leaseKey, { consistentRead: true });
+    if (current === undefined || current.checkpointOwner !== this.options.workerId || current.leaseOwner === this.options.workerId) {
+      return { ok: false, reason: 'conflict' };
+    }
+    this.options.logger.info({ leaseKey, to: current.leaseOwner }, 'release raced a handoff start; finishing the handoff');
+    return this.store.finishHandoff(current);
+  }
+
   /** Stops holding a lease without writing and without a loss event (its item is about to be deleted). */
   forget(leaseKey: string): void {
+    const h = this.held.get(leaseKey);
     this.held.delete(leaseKey);
+    if (h !== undefined) this.wakeWaiters(h, false);
+  }
+
+  private wakeWaiters(h: HeldLease, held: boolean): void {
+    const waiters = h.waiters ?? [];
+    h.waiters = undefined;
+    for (const w of waiters) w(held);
   }
 
   private lose(leaseKey: string, h: HeldLease, reason: LeaseLossReason): void {
     if (this.held.get(leaseKey) !== h) return;
     this.held.delete(leaseKey);
-    this.options.logger.info({ leaseKey, reason }, 'lease lost');
+    this.wakeWaiters(h, false);
+    if (reason === 'expired-locally') {
+      // Say why: no answer in time (a renewal in flight or failing) — the worker was cut off, or its event loop stalled.
+      const unrenewedMillis = this.options.clock.now() - h.lastRenewedAt;
+      this.options.logger.warn({ leaseKey, reason, unrenewedMillis, renewalInFlight: h.renewing === true }, 'lease not renewed in time; giving it up');
+    } else {
+      this.options.logger.info({ leaseKey, reason }, 'lease lost');
+    }
     this.options.onLost(leaseKey, reason);
   }
 }
+

@@ -37,6 +37,14 @@ export interface LeaseTableOptions {
  * The lease table. Every write that touches ownership or checkpoint is conditional; each returns the
  * lease as stored after the write so callers never guess the new counter.
  */
+/** What a renewal may carry besides the counter bump. */
+export interface RenewOptions {
+  /** Java KCL 3.x's throughput attribute (written when given). */
+  throughputKBps?: number;
+  /** The call's own deadline (a store with deadlines uses it instead of its item deadline). */
+  timeoutMillis?: number;
+}
+
 export interface LeaseStore {
   /** Creates the table if missing and waits until ACTIVE. Resolves `true` when this call created it. */
   createTableIfNotExists(options: LeaseTableOptions): Promise<boolean>;
@@ -48,7 +56,7 @@ export interface LeaseStore {
   /** Paginated scan of every lease. */
   listLeases(): Promise<ListLeasesResult>;
   /** Heartbeat: counter+1 if the counter is still `lease.leaseCounter` (and the owner still `lease.leaseOwner`). */
-  renewLease(lease: Lease, update?: { throughputKBps?: number }): Promise<LeaseWriteResult>;
+  renewLease(lease: Lease, update?: RenewOptions): Promise<LeaseWriteResult>;
   /** Takes ownership: owner=`newOwner`, counter+1, ownerSwitches+1 when the owner changes, clears `checkpointOwner`. Conditional on counter. */
   takeLease(lease: Lease, newOwner: string): Promise<LeaseWriteResult>;
   /** Releases: removes the owner and bumps the counter, if `lease.leaseOwner` still owns it. */

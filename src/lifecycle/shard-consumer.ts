@@ -35,6 +35,12 @@ export interface ShardConsumerHooks {
   createSource(checkpoint: ESN): RecordsSource;
   /** Shard-end bookkeeping before `shardEnded` (child leases, `childShardIds` on the parent). */
   onShardEnd(childShards: ChildShardInfo[] | undefined): Promise<void>;
+  /**
+   * Whether the lease is still safely held (renewed recently enough that no other worker may have taken it);
+   * awaited before every `processRecords` call (it may wait for a late renewal). `false` stops the consumer as on
+   * lease loss. Default: always held.
+   */
+  leaseHeld?(): boolean | Promise<boolean>;
   /** Reports a processor failure (event + metric). */
   onProcessingError(error: unknown, info: { phase: ProcessorPhase; attempt: number }): void;
 }
@@ -259,6 +265,12 @@ export class ShardConsumer {
   private async callWithRetry(phase: ProcessorPhase, call: () => unknown, opts: { noSkip?: boolean } = {}): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       if (this.controller.signal.aborted) return false;
+      if (phase === 'processRecords' && this.o.hooks.leaseHeld !== undefined && !(await this.o.hooks.leaseHeld())) {
+        // Not renewed in time (own clock): another worker may take the shard any moment — no batch goes out.
+        this.leaseLost();
+        return false;
+      }
+      if (this.controller.signal.aborted) return false; // stopped while it waited for a late renewal
       try {
         await call();
         return true;

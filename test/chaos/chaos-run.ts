@@ -17,10 +17,13 @@
 // Bounded: production stops after `seconds`, the drain after `drainSeconds`, kills are counted. Loopback only.
 // Exit code 0 when the run passes (0 lost, 0 order violations, 0 parent/child violations, 0 duplicates at or
 // before a checkpoint), 1 otherwise. `runChaos()` is what test/integration/chaos-short.test.ts calls.
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { KinesisAdmin } from '../../src/aws/kinesis-admin.js';
-import { createKinesisClient } from '../../src/aws/clients.js';
+import { createDynamoDbClient, createKinesisClient } from '../../src/aws/clients.js';
+import { DynamoDbApi } from '../../src/aws/dynamodb-api.js';
+import { DynamoDbLeaseStore } from '../../src/leases/dynamodb-lease-store.js';
 import { KinesisApi } from '../../src/aws/kinesis-api.js';
 import { midpointHashKey } from '../../src/shards/hash-key-range.js';
 import type { Shard } from '../../src/shards/shard.js';
@@ -51,6 +54,12 @@ export interface ChaosOptions {
   drainSeconds: number;
   keys: number;
   seed: number;
+  /**
+   * Issue 15: once, at 1/3 of the production, worker slot 1's lease table (its own fault proxy) is black-holed for
+   * 2 × failover (a DynamoDB partition while Kinesis works); at 2/3 a random live worker is frozen (SIGSTOP) for
+   * 1.5 × failover and resumed (a zombie). @defaultValue false (true in LONG_RUN)
+   */
+  partitionAndZombie?: boolean;
   log: (line: string) => void;
 }
 
@@ -61,6 +70,7 @@ export const LONG_RUN: ChaosOptions = {
   records: 50_000,
   seconds: 150,
   killEveryMillis: 10_000,
+  partitionAndZombie: true,
   splits: 2,
   merges: 1,
   faults: { throttle: 0.02, slow: 0.02, reset: 0.01, slowMillis: 800 },
@@ -87,6 +97,10 @@ export interface ChaosReport {
   /** Duplicates of a record that an earlier run had already checkpointed (must be 0). */
   duplicatesBeforeCheckpoint: string[];
   kills: number;
+  /** Partition / zombie events that happened (issue 15). */
+  leaseFaults: string[];
+  /** Checkpoints seen in the lease table (polled) that were lower than an earlier one of the same lease. */
+  checkpointRegressions: string[];
   restarts: number;
   /** Worker processes that exited by themselves (e.g. `start()` failed under faults) and were started again. */
   selfExits: number;
@@ -189,7 +203,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const random = { ...options.faults };
     const kinesisProxy = await startFaultProxy(kinesis.endpoint, { service: 'kinesis', random: { ...random, seed: options.seed } });
     const dynamoProxy = await startFaultProxy(dynamo.endpoint, { service: 'dynamodb', random: { ...random, seed: options.seed + 1 } });
-    proxies.push(kinesisProxy, dynamoProxy);
+    // Slot 1's own way to the lease table (same random faults), so it alone can be partitioned.
+    const partitionProxy = await startFaultProxy(dynamo.endpoint, { service: 'dynamodb', random: { ...random, seed: options.seed + 2 } });
+    proxies.push(kinesisProxy, dynamoProxy, partitionProxy);
     const admin = kinesisAdmin(kinesis.endpoint);
     const streamName = await createStream(admin, options.shards, 'chaos');
     const applicationName = uniqueName('chaos-app');
@@ -217,7 +233,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       generation.set(slot, gen);
       const workerId = `w${slot}.${gen}`;
       current.set(slot, workerId);
-      workers.start(workerId);
+      workers.start(workerId, slot === 1 ? { dynamoEndpoint: partitionProxy.url } : {});
     };
     for (let slot = 1; slot <= options.workers; slot++) startSlot(slot);
     log(`chaos: ${options.emulator}, stream ${streamName} (${options.shards} shards), ${options.workers} workers, ${options.records} records in ${options.seconds} s, faults ${JSON.stringify(options.faults)}`);
@@ -233,6 +249,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ...Array.from({ length: options.splits }, (_, i) => ({ at: begin + ((i + 1) * options.seconds * 1000) / (options.splits + options.merges + 1), kind: 'split' as const })),
       ...Array.from({ length: options.merges }, (_, i) => ({ at: begin + ((options.splits + i + 1) * options.seconds * 1000) / (options.splits + options.merges + 1), kind: 'merge' as const })),
     ];
+    const leaseFaults: string[] = [];
+    // Checkpoints in the table must never move backwards (a stood-down or zombie owner must not overwrite).
+    const table = new DynamoDbLeaseStore(new DynamoDbApi(createDynamoDbClient({ region: TEST_REGION, endpoint: dynamo.endpoint, credentials: TEST_CREDENTIALS })), applicationName);
+    const highest = new Map<string, bigint>();
+    const checkpointRegressions: string[] = [];
+    let lastPoll = 0;
+    const pollCheckpoints = async (): Promise<void> => {
+      for (const lease of (await table.listLeases()).leases) {
+        const seq = lease.checkpoint.sequenceNumber;
+        const value = seq === 'SHARD_END' ? 2n ** 256n : /^\d+$/.test(seq) ? BigInt(seq) : -1n;
+        const before = highest.get(lease.leaseKey) ?? -1n;
+        if (value < before) checkpointRegressions.push(`${lease.leaseKey}: ${seq} after ${before}`);
+        else highest.set(lease.leaseKey, value);
+      }
+    };
+    const withLeaseFaults = options.partitionAndZombie ?? false;
+    let partitionAt = withLeaseFaults ? begin + (options.seconds * 1000) / 3 : Infinity;
+    let healAt = Infinity;
+    let zombieAt = withLeaseFaults ? begin + (options.seconds * 2000) / 3 : Infinity;
+    let zombie: { workerId: string; resumeAt: number } | undefined;
     let nextKill = options.killEveryMillis > 0 ? begin + options.killEveryMillis : Infinity;
     let resharding: Promise<void> = Promise.resolve();
     let reshardError: unknown;
@@ -261,6 +297,40 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         restarts++;
         log(`  ${((Date.now() - begin) / 1000).toFixed(1)} s: kill -9 ${victim}, started ${current.get(slot)!} (produced ${producer.produced.length})`);
         nextKill += options.killEveryMillis;
+      }
+      const now = Date.now();
+      if (now - lastPoll >= 500) {
+        lastPoll = now;
+        await pollCheckpoints().catch(() => undefined); // the emulator may be busy; the next poll checks again
+      }
+      const at = (): string => `${((now - begin) / 1000).toFixed(1)} s`;
+      if (now >= partitionAt) {
+        partitionAt = Infinity;
+        partitionProxy.blackHole();
+        healAt = now + 2 * options.failoverTimeMillis;
+        leaseFaults.push(`${at()}: ${current.get(1)!} cut off from DynamoDB for ${2 * options.failoverTimeMillis} ms`);
+        log(`  ${leaseFaults.at(-1)!}`);
+      }
+      if (now >= healAt) {
+        healAt = Infinity;
+        partitionProxy.release();
+        log(`  ${at()}: partition healed`);
+      }
+      if (now >= zombieAt) {
+        zombieAt = Infinity;
+        const slots = [...current.keys()];
+        const workerId = current.get(slots[Math.floor(rand() * slots.length)]!)!;
+        if (workers.handle(workerId).alive) {
+          workers.pause(workerId);
+          zombie = { workerId, resumeAt: now + 1.5 * options.failoverTimeMillis };
+          leaseFaults.push(`${at()}: ${workerId} frozen (SIGSTOP) for ${1.5 * options.failoverTimeMillis} ms`);
+          log(`  ${leaseFaults.at(-1)!}`);
+        }
+      }
+      if (zombie && now >= zombie.resumeAt) {
+        if (workers.handle(zombie.workerId).alive) workers.resume(zombie.workerId);
+        log(`  ${at()}: ${zombie.workerId} resumed (SIGCONT)`);
+        zombie = undefined;
       }
       const due = reshardPlan[0];
       if (due && Date.now() >= due.at) {
@@ -311,6 +381,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await Promise.allSettled([...current.values()].map((w) => workers.stop(w, 30_000)));
 
     const shards = await listShards(kinesis.endpoint, streamName);
+    // For diagnosis: CHAOS_DUMP=<file> writes every worker report (records, checkpoints, lifecycle) as JSON lines.
+    if (process.env.CHAOS_DUMP) writeFileSync(process.env.CHAOS_DUMP, workers.reports.map((r) => JSON.stringify(r)).join('\n'));
     const v = validateChaos(producer.produced, workers.reports, shards);
     const report: ChaosReport = {
       options: { ...options, log: undefined } as unknown as Omit<ChaosOptions, 'log'>,
@@ -325,6 +397,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       duplicates: v.duplicates,
       duplicatesBeforeCheckpoint: v.duplicatesBeforeCheckpoint,
       kills,
+      leaseFaults,
+      checkpointRegressions,
       restarts,
       selfExits,
       reshards,
@@ -338,6 +412,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         v.keyOrderViolations.length === 0 &&
         v.childBeforeParent.length === 0 &&
         v.duplicatesBeforeCheckpoint.length === 0 &&
+        checkpointRegressions.length === 0 &&
         reshards.length === options.splits + options.merges,
     };
     delete (report.options as { log?: unknown }).log;
@@ -355,7 +430,7 @@ export function formatReport(r: ChaosReport): string {
   const f = (c: FaultCounts): string => `${c.requests} calls, ${c.throttled} throttled, ${c.slowed} slowed, ${c.reset} reset`;
   return [
     `chaos ${r.passed ? 'PASSED' : 'FAILED'}: ${r.options.emulator}, ${r.options.workers} workers, ${r.options.shards} shards → ${r.shardsAtEnd} (${r.reshards.join(', ')})`,
-    `  produced ${r.produced}${r.produced < r.options.records ? ` (of ${r.options.records}: the emulator could not take more in the time)` : ''} in ${r.productionSeconds.toFixed(1)} s, drained in ${r.drainSeconds.toFixed(1)} s; ${r.kills} kill -9 + restart, ${r.selfExits} self-exits`,
+    `  produced ${r.produced}${r.produced < r.options.records ? ` (of ${r.options.records}: the emulator could not take more in the time)` : ''} in ${r.productionSeconds.toFixed(1)} s, drained in ${r.drainSeconds.toFixed(1)} s; ${r.kills} kill -9 + restart, ${r.selfExits} self-exits; lease faults: ${r.leaseFaults.join('; ') || 'none'}; checkpoint regressions in the table: ${r.checkpointRegressions.length}`,
     `  delivered ${r.delivered} (${r.uniqueDelivered} unique), lost ${r.lost}${r.lost ? ` e.g. ${r.lostSample.join(' ')}` : ''}`,
     `  shard order violations ${r.shardOrderViolations.length}, key order violations ${r.keyOrderViolations.length}, children before parents ${r.childBeforeParent.length}`,
     `  duplicates ${r.duplicates} (all after the previous owner's last checkpoint: ${r.duplicatesBeforeCheckpoint.length === 0 ? 'yes' : `no, ${r.duplicatesBeforeCheckpoint.length} not`})`,

@@ -8,7 +8,10 @@ import { startDynalite, startKinesalite, stopAll, TEST_CREDENTIALS, TEST_REGION,
 import { clientsFor, createStream, DeliveryLog, kinesisAdmin, waitFor } from '../support/scenario.js';
 import { SteadyProducer } from '../support/worker-fleet.js';
 
-const FAILOVER = 1500;
+// 3 s, not the 1.5 s of other tests: four workers' renewals and per-batch checkpoints share one dynalite, which on a
+// loaded 2-core machine answers some writes only after a second — past the pause time of a 1.5 s lease (1 s), so
+// shards would pause or give leases up and the moves this file measures would be noise.
+const FAILOVER = 3000;
 
 describe('lease balancing (kinesalite + dynalite, in-process workers)', () => {
   let kinesis: Emulator;
@@ -73,7 +76,7 @@ describe('lease balancing (kinesalite + dynalite, in-process workers)', () => {
     await new Promise((r) => setTimeout(r, 1500));
     const produced = await producer.stop();
     await waitFor(() => produced.every((p) => log.uniqueKeys().has(p.key)), 60_000, 'every record delivered');
-    assert.ok(handoffs.length >= 11, `handoffs moved the leases: ${handoffs.length}`);
+    assert.ok(handoffs.length >= 11, `handoffs moved the leases: ${handoffs.length} (w0 lost: ${lostReasons.join(', ')})`);
     assert.ok(lostReasons.every((r) => r === 'handed-off'), `w0 only handed leases over: ${lostReasons.join(', ')}`);
     assert.equal(log.deliveries.length, log.uniqueKeys().size, `no duplicates: ${log.deliveries.length - log.uniqueKeys().size} records delivered twice`);
     assert.deepEqual(log.orderViolations(), []);

@@ -3,7 +3,7 @@
 // wall-clock time (one host) and, for equal times, by arrival.
 import type { Shard } from '../../src/shards/shard.js';
 import { parentsOf } from '../../src/shards/shard-graph.js';
-import { runOrderViolations, shardRuns } from './worker-fleet.js';
+import { runOrderViolations } from './worker-fleet.js';
 import type { WorkerReport } from './worker-protocol.js';
 
 /** A produced record: data `${key}#${n}`, n counting per partition key in production order. */
@@ -91,23 +91,30 @@ export function validateChaos(produced: readonly ChaosProduced[], reports: reado
     }
   }
 
-  // Duplicates: allowed only for records after the last successful checkpoint of the run that delivered them before.
-  const okBatches = new Set(reports.filter((r) => r.type === 'checkpoint' && r.ok && r.batch !== undefined).map((r) => `${r.workerId}#${(r as { batch: number }).batch}`));
-  const checkpointedUpTo = new Map<string, bigint>(); // `${workerId}/${shardId}` run → highest checkpointed sequence number
-  for (const run of shardRuns(reports)) {
-    for (const b of run.batches) {
-      if (!okBatches.has(`${run.workerId}#${b.batch}`) || !b.last) continue;
-      const k = `${run.workerId}/${run.shardId}`;
-      const last = BigInt(b.last);
-      if (last > (checkpointedUpTo.get(k) ?? -1n)) checkpointedUpTo.set(k, last);
-    }
+  // Duplicates: allowed only for records after the last successful checkpoint the previous deliverer had written
+  // *before* the duplicate was delivered (a worker that later takes the shard again and checkpoints further does not
+  // make an earlier duplicate wrong).
+  const lastOfBatch = new Map<string, string>();
+  for (const r of reports) if (r.type === 'records' && r.last) lastOfBatch.set(`${r.workerId}#${r.batch}`, r.last);
+  const okCheckpoints = new Map<string, Array<{ t: number; upTo: bigint }>>(); // `${workerId}/${shardId}` → in report order
+  for (const r of reports) {
+    if (r.type !== 'checkpoint' || !r.ok || r.batch === undefined) continue;
+    const last = lastOfBatch.get(`${r.workerId}#${r.batch}`);
+    if (last === undefined) continue;
+    const k = `${r.workerId}/${r.shardId}`;
+    okCheckpoints.set(k, [...(okCheckpoints.get(k) ?? []), { t: r.t, upTo: BigInt(last) }]);
   }
+  const checkpointedBefore = (workerId: string, shardId: string, t: number): bigint => {
+    let upTo = -1n;
+    for (const c of okCheckpoints.get(`${workerId}/${shardId}`) ?? []) if (c.t <= t && c.upTo > upTo) upTo = c.upTo;
+    return upTo;
+  };
   const duplicatesBeforeCheckpoint: string[] = [];
   const seenBy = new Map<string, Delivery>();
   for (const d of deliveries) {
     const prev = seenBy.get(id(d));
     if (prev && prev.workerId !== d.workerId) {
-      const upTo = checkpointedUpTo.get(`${prev.workerId}/${prev.shardId}`) ?? -1n;
+      const upTo = checkpointedBefore(prev.workerId, prev.shardId, d.t);
       if (BigInt(d.sequenceNumber) <= upTo) duplicatesBeforeCheckpoint.push(`${id(d)} (${d.shardId} ${d.sequenceNumber}) again by ${d.workerId} though ${prev.workerId} checkpointed up to ${upTo}`);
     }
     seenBy.set(id(d), d);

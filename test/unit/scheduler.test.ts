@@ -56,9 +56,19 @@ async function fleet(shards = 4) {
   const clock = new FakeClock(1_000_000);
   const store = new InMemoryLeaseStore();
   const kinesis = new FakeKinesis('orders', shards);
+  /** `hang`: from now on every lease-table and Kinesis call never answers (a black-holed network). */
+  const faults = { hang: false };
+  const hangable = <T extends object>(target: T): T =>
+    new Proxy(target, {
+      get(t, prop, receiver) {
+        const value = Reflect.get(t, prop, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => (faults.hang ? new Promise(() => undefined) : (value as (...a: unknown[]) => unknown).apply(t, args));
+      },
+    });
   const parts: SchedulerParts = {
-    kinesis: () => ({ value: { api: kinesis, client: undefined }, close: () => undefined }),
-    leaseStore: () => ({ value: store, close: () => undefined }),
+    kinesis: () => ({ value: { api: hangable(kinesis), client: undefined }, close: () => undefined }),
+    leaseStore: () => ({ value: hangable(store), close: () => undefined }),
   };
   const workers: Scheduler[] = [];
   const worker = (workerId: string, extra: Partial<SchedulerOptions> = {}) => {
@@ -101,7 +111,7 @@ async function fleet(shards = 4) {
   const stopAll = async (): Promise<void> => {
     await Promise.all([...workers.map((w) => w.shutdown()), clock.advance(FAILOVER * 2)]);
   };
-  return { clock, store, kinesis, worker, owners, until, stopAll };
+  return { clock, store, kinesis, worker, owners, until, stopAll, faults };
 }
 
 /** `DEBUG_LOG=1`: the workers' logs on the fake time line, for when a policy test fails. */
@@ -262,13 +272,15 @@ describe('Scheduler policies (in-memory lease table, fake Kinesis, fake clock)',
     const t0 = f.clock.now(); // the lease was just taken: a write that went through
     await f.clock.advance(400);
     assert.equal(w.scheduler.observability.healthReport().checks.leaseRenewal.lastSuccessAgoMillis, 400);
-    for (let i = 0; i < 2; i++) f.store.failNext('renewLease', new NetworkError('unreachable'));
-    await f.clock.advance(2100 - 400); // two renewal rounds fail
+    // One renewal round fails, its immediate retries too (two such rounds would cross failover − one renewal
+    // interval: the worker stands down).
+    for (let i = 0; i < 3; i++) f.store.failNext('renewLease', new NetworkError('unreachable'));
+    await f.clock.advance(1900 - 400);
     const health = w.scheduler.observability.healthReport();
     assert.equal(health.checks.leaseRenewal.lastSuccessAgoMillis, f.clock.now() - t0);
     assert.equal(health.checks.leaseRenewal.heldLeases, 1);
     assert.equal(health.checks.leaseRenewal.ok, true, 'still within failoverTimeMillis');
-    await f.clock.advance(1000); // the third round renews again
+    await f.clock.advance(1000); // the second round renews again
     assert.ok(w.scheduler.observability.healthReport().checks.leaseRenewal.lastSuccessAgoMillis! < 1000);
     await f.stopAll();
   });
@@ -295,5 +307,77 @@ describe('Scheduler policies (in-memory lease table, fake Kinesis, fake clock)',
     release!();
     await f.clock.advance(0);
     assert.ok(checkpointError instanceof ShutdownError, 'the late checkpoint fails: the lease is gone');
+  });
+
+  it('listeners that throw or reject on every event never crash the worker, never leave a lease without its consumer, never block shutdown', async () => {
+    const f = await fleet(4);
+    const logged: string[] = [];
+    const capture: Logger = {
+      debug: () => undefined, info: () => undefined, warn: () => undefined,
+      error: (fields: object, msg?: string) => void logged.push(`${(fields as { event?: string }).event ?? '?'} ${msg ?? ''}`),
+      child: () => capture,
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const a = f.worker('a', { logger: capture, leases: { gracefulHandoff: true } });
+      const b = f.worker('b', { leases: { gracefulHandoff: true } });
+      const names = ['initialized', 'leaseAcquired', 'leaseStolen', 'leaseLost', 'handoffStarted', 'handoffRequested', 'handoffCompleted', 'shardConsumerStopped', 'shardEnded', 'processingError', 'taskError', 'shutdown'] as const;
+      names.forEach((name, i) => {
+        // Alternate sync throws and async rejections; both must be contained.
+        // eslint-disable-next-line @typescript-eslint/no-misused-promises -- an async listener that rejects is the point
+        a.scheduler.on(name, i % 2 === 0 ? () => { throw new Error(`listener of ${name}`); } : async () => { throw new Error(`async listener of ${name}`); });
+      });
+      for (const s of f.kinesis.shardIds) f.kinesis.put(s, `${s}-1`);
+      await a.scheduler.start();
+      await f.until(() => a.recorder.records.size === 4, 2000, 'a delivers every shard although every listener throws');
+      assert.deepEqual(a.scheduler.heldLeaseKeys.sort(), [...f.kinesis.shardIds].sort(), 'every held lease has its consumer');
+      await b.scheduler.start();
+      await f.until(async () => Object.values(await f.owners()).filter((o) => o === 'b').length === 2, 5000, 'b takes its share through handoffs');
+      await f.until(() => a.scheduler.heldLeaseKeys.length === 2, 2000, 'a stopped the consumers of the leases it handed over');
+      for (const s of f.kinesis.shardIds) f.kinesis.put(s, `${s}-2`);
+      await f.until(() => [...a.recorder.records.values(), ...b.recorder.records.values()].flat().filter((k) => k.endsWith('-2')).length === 4, 3000, 'records after the move are delivered');
+      let done = false;
+      const stopping = a.scheduler.shutdown().then(() => (done = true));
+      await f.until(() => done, 1000, 'shutdown resolves despite throwing shutdown listeners');
+      await stopping;
+      assert.ok(Object.values(await f.owners()).every((o) => o !== 'a'), 'a released its leases at shutdown');
+      await f.until(async () => Object.values(await f.owners()).every((o) => o === 'b'), 3000, 'b takes the released leases');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, [], 'no unhandled rejection');
+      for (const name of ['initialized', 'leaseAcquired', 'handoffRequested', 'handoffCompleted', 'shardConsumerStopped', 'leaseLost', 'shutdown']) {
+        assert.ok(logged.some((l) => l.startsWith(`${name} `)), `the failing ${name} listener was logged (${logged.join('; ')})`);
+      }
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await f.stopAll();
+    }
+  });
+
+  it('shutdown() and startGracefulShutdown() finish within their documented bounds with every AWS call hung (processor hung or not)', async () => {
+    const RENEW = FAILOVER / 3 - 25;
+    // Processor hung: shutdown waits the failover time for it, while the renewals (hung) give the leases up.
+    // Processor fine: the lease releases themselves hang.
+    for (const [graceful, processorHangs] of [[false, true], [true, true], [false, false], [true, false]] as const) {
+      const f = await fleet(2);
+      for (const s of f.kinesis.shardIds) f.kinesis.put(s, `${s}-1`);
+      const w = f.worker('w');
+      let calls = 0;
+      w.recorder.behaviour.processRecords = () => {
+        calls++;
+        return processorHangs ? new Promise<void>(() => undefined) : undefined;
+      };
+      await w.scheduler.start();
+      await f.until(() => calls >= 2, 2000, 'both processors are called');
+      f.faults.hang = true; // DynamoDB and Kinesis black-holed
+      let done = false;
+      const GRACE = 1000;
+      const stopping = (graceful ? w.scheduler.startGracefulShutdown(GRACE) : w.scheduler.shutdown()).then(() => (done = true));
+      const bound = (graceful ? GRACE + RENEW : 0) + FAILOVER + 5 * RENEW;
+      const waited = await f.until(() => done, bound + 100, `${graceful ? 'startGracefulShutdown' : 'shutdown'} resolves within ${bound} ms`);
+      await stopping;
+      assert.ok(waited <= bound + 50, `waited ${waited} ms (bound ${bound})`);
+    }
   });
 });

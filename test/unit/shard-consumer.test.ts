@@ -63,6 +63,7 @@ function setup(opts: { lease?: Lease; process?: (input: ProcessRecordsInput) => 
   const written: CheckpointUpdate[] = [];
   const errors: string[] = [];
   let parentsDone = true;
+  const held = { value: true };
   let shardEndFailures = 0;
   const shardEndsPrepared: (ChildShardInfo[] | undefined)[] = [];
   const processor: ShardRecordProcessor = {
@@ -95,6 +96,7 @@ function setup(opts: { lease?: Lease; process?: (input: ProcessRecordsInput) => 
     logger: silentLogger,
     hooks: {
       parentsFinished: async () => parentsDone,
+      leaseHeld: () => held.value,
       writeCheckpoint: async (update) => void written.push(update),
       createSource: () => source,
       onShardEnd: async (children) => {
@@ -116,6 +118,7 @@ function setup(opts: { lease?: Lease; process?: (input: ProcessRecordsInput) => 
     consumer,
     shardEndsPrepared,
     setParentsDone: (done: boolean) => (parentsDone = done),
+    held,
     failShardEnd: (times: number) => (shardEndFailures = times),
     checkpoints: () => written.map((w) => w.checkpoint.sequenceNumber),
   };
@@ -208,6 +211,18 @@ describe('ShardConsumer (fake clock, fed source)', () => {
     assert.deepEqual(await run, { reason: 'LEASE_LOST', releaseLease: false });
     assert.deepEqual(t.calls, ['initialize TRIM_HORIZON', 'processRecords 1', 'leaseLost']);
     assert.deepEqual(t.written, []);
+  });
+
+  it('a lease no longer safely held (not renewed in time): the next batch is not dispatched, the processor gets leaseLost', async () => {
+    const t = setup();
+    const run = t.consumer.run();
+    t.source.push(batch('1'));
+    await t.clock.advance(0);
+    t.held.value = false; // e.g. the renewals stopped answering for failover − one renewal interval
+    t.source.push(batch('2'));
+    await t.clock.advance(0);
+    assert.deepEqual(await run, { reason: 'LEASE_LOST', releaseLease: false });
+    assert.deepEqual(t.calls, ['initialize TRIM_HORIZON', 'processRecords 1', 'leaseLost']);
   });
 
   it('shard end: child leases first (retried with backoff), then shardEnded, which must write SHARD_END', async () => {
