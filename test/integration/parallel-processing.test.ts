@@ -18,6 +18,7 @@ import { RecordAggregator, Scheduler, type DeadLetterMessage, type KinesisClient
 import { startDynalite, startKinesalite, startKinesisLocal, stopAll, TEST_CREDENTIALS, TEST_REGION, uniqueName, type Emulator } from '../support/emulators.js';
 import { clientsFor, createStream, kinesisAdmin, waitFor } from '../support/scenario.js';
 import { seededRandom } from '../support/seeded-random.js';
+import type { MetricDatum } from '../../src/metrics/metrics-sink.js';
 import type { ParallelReport, ParallelWorkerConfig } from '../support/parallel-worker-process.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -336,7 +337,9 @@ describe('parallel processing (recordHandler) on the emulators', () => {
     const poison = results[50]!;
     const processed: string[] = [];
     const events = { retried: 0, deadLettered: 0 };
+    const metrics: MetricDatum[] = [];
     const worker = new Scheduler({
+      metrics: { backend: { record: (d) => void metrics.push(d) } },
       applicationName: uniqueName('dlq-app'),
       streamName,
       workerId: 'w',
@@ -362,6 +365,8 @@ describe('parallel processing (recordHandler) on the emulators', () => {
       await worker.shutdown();
     }
     assert.equal(events.retried, 2, 'tries 1 and 2 retried, try 3 dead-lettered');
+    const counted = (name: string): number => metrics.filter((d) => d.name === name && d.dimensions.Operation === 'ProcessTask' && d.dimensions.ShardId === poison.shardId).reduce((n, d) => n + d.value, 0);
+    assert.deepEqual({ retried: counted('RecordsRetried'), deadLettered: counted('RecordsDeadLettered') }, { retried: 2, deadLettered: 1 }, 'the same in the ProcessTask metrics');
     assert.ok(!processed.includes(poison.sequenceNumber));
     const api = new KinesisApi(createKinesisClient({ region: TEST_REGION, endpoint: kinesis.endpoint, credentials: TEST_CREDENTIALS }));
     const letters = await readStream(api, dlq);
