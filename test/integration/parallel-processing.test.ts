@@ -3,7 +3,8 @@
 // twice at once, nothing started at or below a checkpoint already written; (2) a record that always fails goes to a
 // dead-letter Kinesis stream with its metadata and everything after it is processed; (3) the same for a batch
 // processor reporting a partial failure; (4) a multi-stream application (2 streams, 2 workers, a graceful rebalance):
-// every record once, per-key order, each stream's shards checkpointed at their low-water mark; (5) fan-out.
+// every record once, per-key order, each stream's shards checkpointed at their low-water mark; (5) expired records
+// (maxRecordAgeMillis) dead-lettered without a try, in events and metrics; (6) fan-out.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -378,6 +379,44 @@ describe('parallel processing (recordHandler) on the emulators', () => {
       { pk: message.partitionKey, seq: message.sequenceNumber, sub: message.subSequenceNumber, shard: message.shardId, stream: message.streamName, attempts: message.attempts, reason: message.reason, error: message.error },
       { pk: 'key-2', seq: poison.sequenceNumber, sub: 0, shard: poison.shardId, stream: streamName, attempts: 3, reason: 'maxAttempts', error: 'poison record r-50' },
     );
+  });
+
+  it('maxRecordAgeMillis: records older than the limit are dead-lettered as expired without a try, counted in events and metrics', { timeout: 60_000 }, async () => {
+    const admin = kinesisAdmin(kinesis.endpoint);
+    const streamName = await createStream(admin, 1, 'age');
+    const results = await admin.putRecords({ streamName }, Array.from({ length: 20 }, (_, i) => ({ partitionKey: `key-${i % 4}`, data: encoder.encode(`r-${i}`) })));
+    await new Promise((r) => setTimeout(r, 2500)); // older than the limit by the time the worker reads them
+    const tried: string[] = [];
+    const dead: Array<{ text: string; reason: string; attempts: number }> = [];
+    const expired: string[] = [];
+    const checkpoints: string[] = [];
+    const metrics: MetricDatum[] = [];
+    const worker = new Scheduler({
+      applicationName: uniqueName('age-app'),
+      streamName,
+      workerId: 'w',
+      initialPosition: 'TRIM_HORIZON',
+      ...clientsFor(kinesis.endpoint, dynamo.endpoint),
+      metrics: { backend: { record: (d) => void metrics.push(d) } },
+      leases: { failoverTimeMillis: 2000 },
+      retrieval: { mode: 'polling', idleTimeBetweenReadsMillis: 100 },
+      recordHandler: async (record: KinesisClientRecord) => void tried.push(record.sequenceNumber),
+      processing: { maxInFlight: 4, maxRecordAgeMillis: 1000, checkpointIntervalMillis: 100, deadLetter: async (r, _e, info) => void dead.push({ text: decoder.decode(r.data), reason: info.reason, attempts: info.attempts }) },
+    });
+    worker.on('recordExpired', (e) => void expired.push(`${e.streamName}/${e.sequenceNumber}`));
+    worker.on('processingCheckpointed', (e) => checkpoints.push(e.sequenceNumber));
+    await worker.start();
+    try {
+      await waitFor(() => checkpoints.at(-1) === results[19]!.sequenceNumber, 20_000, 'checkpointed past the expired records');
+    } finally {
+      await worker.shutdown();
+    }
+    assert.deepEqual(tried, [], 'no try for an expired record');
+    assert.deepEqual(dead.map((d) => d.text).sort(), Array.from({ length: 20 }, (_, i) => `r-${i}`).sort());
+    assert.ok(dead.every((d) => d.reason === 'expired' && d.attempts === 0), 'reason expired, 0 attempts');
+    assert.deepEqual(expired.sort(), results.map((r) => `${streamName}/${r.sequenceNumber}`).sort());
+    const counted = (name: string): number => metrics.filter((d) => d.name === name && d.dimensions.ShardId === results[0]!.shardId).reduce((n, d) => n + d.value, 0);
+    assert.deepEqual({ expired: counted('RecordsExpired'), deadLettered: counted('RecordsDeadLettered') }, { expired: 20, deadLettered: 20 });
   });
 
   it('KPL sub-records run on their own keys; the checkpoint stops at the sub-record below an unfinished one', { timeout: 60_000 }, async () => {
