@@ -2,7 +2,8 @@
  * Record-level concurrency (`recordHandler` + `processing.maxInFlight`) against the batch processor doing the same
  * work sequentially, in the same run (issue 18).
  *
- *   npx tsx bench/parallel-processing.ts [--records 20000] [--keys 64] [--delay 10] [--in-flight 1,4,16,64]
+ *   npx tsx bench/parallel-processing.ts [--records 20000] [--keys 64] [--delay 10] [--in-flight 1,4,16,64] [--rounds 1]
+ *     [--checkpoint-interval ms]
  *
  * - One shard on kinesalite (child process) and dynalite (child process), filled once with `--records` records over
  *   `--keys` partition keys (100-byte payloads). Every contender drains the same shard from TRIM_HORIZON with a fresh
@@ -11,7 +12,13 @@
  * - The work per record is `await setTimeout(delay)` (an I/O-bound call). The baseline is a `processorFactory`
  *   whose `processRecords` awaits it for each record in turn and checkpoints per batch; the contenders are a
  *   `recordHandler` at each `maxInFlight` (order per partition key, checkpoint every 1 s).
- * - Prints records/s, the speed-up over the baseline, and CPU microseconds per record.
+ * - `--checkpoint-interval` sets the contenders' `processing.checkpointIntervalMillis` (default: the library's, 1 s):
+ *   the baseline checkpoints once per batch (up to 10 000 records), a record handler every interval.
+ * - `--rounds N` runs every contender once per round, interleaved (baseline first in each round), and prints the
+ *   medians: seconds, records/s and CPU per record as measured, speed-up and CPU ratio per round against that round's
+ *   baseline. Each row is also printed (stderr) as it finishes.
+ * - Prints records/s, the speed-up over the baseline, the mean number of records inside the work (idle slots show as
+ *   a mean below the bound), the work's real mean duration (timer lateness), and CPU microseconds per record.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
@@ -29,12 +36,16 @@ const { values: args } = parseArgs({
     keys: { type: 'string', default: '64' },
     delay: { type: 'string', default: '10' },
     'in-flight': { type: 'string', default: '1,4,16,64' },
+    rounds: { type: 'string', default: '1' },
+    'checkpoint-interval': { type: 'string' },
   },
 });
 const RECORDS = Number(args.records);
 const KEYS = Number(args.keys);
 const DELAY = Number(args.delay);
 const IN_FLIGHT = args['in-flight'].split(',').map(Number);
+const ROUNDS = Number(args.rounds);
+const CHECKPOINT_INTERVAL = args['checkpoint-interval'] === undefined ? undefined : Number(args['checkpoint-interval']);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 function child(script: string): Promise<{ endpoint: string; proc: ChildProcess }> {
@@ -59,6 +70,48 @@ interface Result {
   name: string;
   seconds: number;
   cpuMicrosPerRecord: number;
+  /** Time-weighted mean of records inside the work (between its start and its end), over the timed span. */
+  meanInFlight: number;
+  /** Mean real duration of one `await setTimeout(delay)` (timer lateness included). */
+  meanWorkMillis: number;
+}
+
+/**
+ * Where the time goes: how many records are inside the work on average (idle slots show as a mean below the bound)
+ * and how long the work really takes (timers fire late on a loaded machine). Speed-up ≈ (mean in flight ÷ the
+ * baseline's) × (the baseline's work time ÷ this one's).
+ */
+class Occupancy {
+  private active = 0;
+  private since = 0;
+  private area = 0;
+  private workMillis = 0;
+  private works = 0;
+
+  async work(): Promise<void> {
+    const start = performance.now();
+    this.shift(start, 1);
+    await sleep(DELAY);
+    const end = performance.now();
+    this.shift(end, -1);
+    this.workMillis += end - start;
+    this.works++;
+  }
+
+  meanInFlight(from: number, to: number): number {
+    this.shift(to, 0);
+    return this.area / (to - from);
+  }
+
+  meanWork(): number {
+    return this.workMillis / this.works;
+  }
+
+  private shift(now: number, delta: number): void {
+    if (this.since > 0) this.area += this.active * (now - this.since);
+    this.since = now;
+    this.active += delta;
+  }
 }
 
 async function run(name: string, base: Omit<SchedulerOptions, 'applicationName' | 'processorFactory'>, kind: 'batch' | number): Promise<Result> {
@@ -73,6 +126,7 @@ async function run(name: string, base: Omit<SchedulerOptions, 'applicationName' 
     cpu0 = process.cpuUsage();
     t0 = performance.now();
   };
+  const occupancy = new Occupancy();
   const count = (n: number): void => {
     finished += n;
     if (finished >= RECORDS) resolveDone();
@@ -86,7 +140,7 @@ async function run(name: string, base: Omit<SchedulerOptions, 'applicationName' 
             initialize() {},
             async processRecords({ records, checkpointer }) {
               if (records.length > 0) first();
-              for (let i = 0; i < records.length; i++) await sleep(DELAY);
+              for (let i = 0; i < records.length; i++) await occupancy.work();
               await checkpointer.checkpoint();
               count(records.length);
             },
@@ -101,18 +155,28 @@ async function run(name: string, base: Omit<SchedulerOptions, 'applicationName' 
           applicationName: uniqueName('bench-par'),
           recordHandler: async () => {
             first();
-            await sleep(DELAY);
+            await occupancy.work();
             count(1);
           },
-          processing: { maxInFlight: kind, maxBufferedRecords: Math.max(1000, kind) },
+          processing: {
+            maxInFlight: kind,
+            maxBufferedRecords: Math.max(1000, kind),
+            ...(CHECKPOINT_INTERVAL === undefined ? {} : { checkpointIntervalMillis: CHECKPOINT_INTERVAL }),
+          },
         };
   const scheduler = new Scheduler(options);
   await scheduler.start();
   await done;
-  const seconds = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
   const cpu = process.cpuUsage(cpu0);
   await scheduler.shutdown();
-  return { name, seconds, cpuMicrosPerRecord: (cpu.user + cpu.system) / RECORDS };
+  return {
+    name,
+    seconds: (t1 - t0) / 1000,
+    cpuMicrosPerRecord: (cpu.user + cpu.system) / RECORDS,
+    meanInFlight: occupancy.meanInFlight(t0, t1),
+    meanWorkMillis: occupancy.meanWork(),
+  };
 }
 
 async function main(): Promise<void> {
@@ -138,17 +202,36 @@ async function main(): Promise<void> {
     initialPosition: 'TRIM_HORIZON' as const,
     retrieval: { mode: 'polling' as const, idleTimeBetweenReadsMillis: 200 },
   };
-  console.log(`one shard, ${RECORDS} records over ${KEYS} keys, handler awaits ${DELAY} ms; node ${process.version}`);
-  const results: Result[] = [await run('batch processor, sequential (baseline)', base, 'batch')];
-  for (const n of IN_FLIGHT) results.push(await run(`recordHandler, maxInFlight ${n}`, base, n));
-  const baseline = results[0]!;
-  console.log('| contender | seconds | records/s | speed-up vs baseline | CPU µs/record | CPU vs baseline |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const r of results) {
-    console.log(
-      `| ${r.name} | ${r.seconds.toFixed(1)} | ${(RECORDS / r.seconds).toFixed(0)} | ${(baseline.seconds / r.seconds).toFixed(2)}× | ${r.cpuMicrosPerRecord.toFixed(0)} | ${(r.cpuMicrosPerRecord / baseline.cpuMicrosPerRecord).toFixed(2)}× |`,
-    );
+  console.log(`one shard, ${RECORDS} records over ${KEYS} keys, handler awaits ${DELAY} ms, checkpoint interval ${CHECKPOINT_INTERVAL ?? 1000} ms; node ${process.version}`);
+  const contenders: Array<{ name: string; kind: 'batch' | number }> = [
+    { name: 'batch processor, sequential (baseline)', kind: 'batch' },
+    ...IN_FLIGHT.map((n) => ({ name: `recordHandler, maxInFlight ${n}`, kind: n })),
+  ];
+  const rounds: Result[][] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const results: Result[] = [];
+    for (const c of contenders) {
+      const r = await run(c.name, base, c.kind);
+      results.push(r);
+      console.error(`round ${round}: ${c.name}: ${r.seconds.toFixed(1)} s, ${(r.seconds > 0 ? results[0]!.seconds / r.seconds : 0).toFixed(2)}×, in flight ${r.meanInFlight.toFixed(2)}, work ${r.meanWorkMillis.toFixed(1)} ms, CPU ${r.cpuMicrosPerRecord.toFixed(0)} µs/record`);
+    }
+    rounds.push(results);
   }
+  const median = (xs: number[]): number => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  console.log(ROUNDS > 1 ? `medians of ${ROUNDS} interleaved rounds (ratios per round against that round's baseline)` : 'one round');
+  console.log('| contender | seconds | records/s | speed-up vs baseline | mean in flight | work ms (mean) | CPU µs/record | CPU vs baseline |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  contenders.forEach((c, i) => {
+    const of = (f: (r: Result, baseline: Result) => number): number => median(rounds.map((rs) => f(rs[i]!, rs[0]!)));
+    const seconds = of((r) => r.seconds);
+    console.log(
+      `| ${c.name} | ${seconds.toFixed(1)} | ${of((r) => RECORDS / r.seconds).toFixed(0)} | ${of((r, b) => b.seconds / r.seconds).toFixed(2)}× | ${of((r) => r.meanInFlight).toFixed(2)} | ${of((r) => r.meanWorkMillis).toFixed(1)} | ${of((r) => r.cpuMicrosPerRecord).toFixed(0)} | ${of((r, b) => r.cpuMicrosPerRecord / b.cpuMicrosPerRecord).toFixed(2)}× |`,
+    );
+  });
   kinesis.proc.stdin!.end();
   dynamo.proc.stdin!.end();
 }

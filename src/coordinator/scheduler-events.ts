@@ -73,11 +73,11 @@ export interface SchedulerEvents {
    * `processing`: a record (or, for a batch processor, `records` records starting at this position) failed and is
    * tried again after `delayMillis`; `attempt` is the try that failed (1 = the first).
    */
-  recordRetried: [{ shardId: string; sequenceNumber: string; subSequenceNumber: number; records: number; attempt: number; delayMillis: number; error: unknown }];
+  recordRetried: [{ shardId: string; streamName: string; sequenceNumber: string; subSequenceNumber: number; records: number; attempt: number; delayMillis: number; error: unknown }];
   /** `processing.deadLetter`: a record was handed to the dead-letter destination and counts as done. */
-  recordDeadLettered: [{ shardId: string; sequenceNumber: string; subSequenceNumber: number; partitionKey: string; attempts: number; reason: 'maxAttempts' | 'expired'; error: unknown }];
+  recordDeadLettered: [{ shardId: string; streamName: string; sequenceNumber: string; subSequenceNumber: number; partitionKey: string; attempts: number; reason: 'maxAttempts' | 'expired'; error: unknown }];
   /** `processing.maxRecordAgeMillis`: a record was older than the limit before a try; it is dead-lettered next. */
-  recordExpired: [{ shardId: string; sequenceNumber: string; subSequenceNumber: number; ageMillis: number }];
+  recordExpired: [{ shardId: string; streamName: string; sequenceNumber: string; subSequenceNumber: number; ageMillis: number }];
   /** `recordHandler`: the library checkpointed the shard's low-water mark (or SHARD_END). */
-  processingCheckpointed: [{ shardId: string; sequenceNumber: string; subSequenceNumber: number }];
+  processingCheckpointed: [{ shardId: string; streamName: string; sequenceNumber: string; subSequenceNumber: number }];
 }

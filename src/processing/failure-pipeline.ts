@@ -62,7 +62,7 @@ export class FailurePipeline {
       const age = this.ageOf(records);
       if (policy.deadLetter !== undefined && policy.maxRecordAgeMillis !== undefined && age > policy.maxRecordAgeMillis) {
         for (const r of records) {
-          this.d.events.recordExpired({ shardId: this.d.shardId, sequenceNumber: r.sequenceNumber, subSequenceNumber: r.subSequenceNumber, ageMillis: age });
+          this.d.events.recordExpired({ shardId: this.d.shardId, streamName: this.d.streamName, sequenceNumber: r.sequenceNumber, subSequenceNumber: r.subSequenceNumber, ageMillis: age });
         }
         return (await this.deadLetter(records, lastError, attempt - 1, 'expired', signal)) ? 'dead-lettered' : 'aborted';
       }
@@ -82,6 +82,7 @@ export class FailurePipeline {
         const first = records[0];
         this.d.events.recordRetried({
           shardId: this.d.shardId,
+          streamName: this.d.streamName,
           sequenceNumber: first?.sequenceNumber ?? '',
           subSequenceNumber: first?.subSequenceNumber ?? 0,
           records: records.length,
@@ -114,6 +115,7 @@ export class FailurePipeline {
       }
       this.d.events.recordDeadLettered({
         shardId: this.d.shardId,
+        streamName: this.d.streamName,
         sequenceNumber: record.sequenceNumber,
         subSequenceNumber: record.subSequenceNumber,
         partitionKey: record.partitionKey,

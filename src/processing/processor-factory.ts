@@ -51,12 +51,12 @@ export function createProcessingFactory(o: ProcessingFactoryOptions): ShardRecor
   if (handler === undefined) {
     const factory = o.processorFactory!;
     return (context) => {
-      const logger = o.logger.child({ shardId: context.shardId, component: 'processing' });
+      const logger = o.logger.child({ stream: context.streamName, shardId: context.shardId, component: 'processing' });
       return new BatchFailureProcessor(factory(context), pipelineFor(context.shardId, context.streamName, logger), settings.bisectOnError, logger);
     };
   }
   return ({ shardId, streamName }) => {
-    const logger = o.logger.child({ shardId });
+    const logger = o.logger.child({ stream: streamName, shardId });
     return new RecordHandlerProcessor({
       handler,
       settings,

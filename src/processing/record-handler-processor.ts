@@ -113,7 +113,7 @@ export class RecordHandlerProcessor implements ShardRecordProcessor {
     await this.chain;
     // Every record finished: a checkpoint at the largest delivered position is SHARD_END.
     await input.checkpointer.checkpoint();
-    this.o.events.checkpointed({ shardId: this.o.shardId, sequenceNumber: 'SHARD_END', subSequenceNumber: 0 });
+    this.o.events.checkpointed({ shardId: this.o.shardId, streamName: this.o.streamName, sequenceNumber: 'SHARD_END', subSequenceNumber: 0 });
     this.close();
   }
 
@@ -207,7 +207,7 @@ export class RecordHandlerProcessor implements ShardRecordProcessor {
       await checkpointer.checkpoint(mark.sequenceNumber, mark.subSequenceNumber);
       this.checkpointedAt = mark;
       this.sinceCheckpoint -= retired;
-      this.o.events.checkpointed({ shardId: this.o.shardId, sequenceNumber: mark.sequenceNumber, subSequenceNumber: mark.subSequenceNumber });
+      this.o.events.checkpointed({ shardId: this.o.shardId, streamName: this.o.streamName, sequenceNumber: mark.sequenceNumber, subSequenceNumber: mark.subSequenceNumber });
     } catch (error) {
       // Retried at the next tick; a lost lease shows up as leaseLost.
       this.o.logger.warn({ err: error, checkpoint: mark.toString() }, 'checkpoint of the low-water mark failed');

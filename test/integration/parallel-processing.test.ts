@@ -2,16 +2,24 @@
 // 5–30 ms, a kill -9 mid-run and a graceful handoff — nothing lost, per-key order of first deliveries, no key running
 // twice at once, nothing started at or below a checkpoint already written; (2) a record that always fails goes to a
 // dead-letter Kinesis stream with its metadata and everything after it is processed; (3) the same for a batch
-// processor reporting a partial failure.
+// processor reporting a partial failure; (4) a multi-stream application (2 streams, 2 workers, a graceful rebalance):
+// every record once, per-key order, each stream's shards checkpointed at their low-water mark; (5) expired records
+// (maxRecordAgeMillis) dead-lettered without a try, in events and metrics; (6) fan-out.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { KinesisApi } from '../../src/aws/kinesis-api.js';
 import { createKinesisClient } from '../../src/aws/clients.js';
+import { createDynamoDbClient } from '../../src/aws/clients.js';
+import { DynamoDbApi } from '../../src/aws/dynamodb-api.js';
+import { DynamoDbLeaseStore } from '../../src/leases/dynamodb-lease-store.js';
+import { parseStreamIdentifier } from '../../src/leases/multi-stream.js';
 import { RecordAggregator, Scheduler, type DeadLetterMessage, type KinesisClientRecord } from '../../src/index.js';
 import { startDynalite, startKinesalite, startKinesisLocal, stopAll, TEST_CREDENTIALS, TEST_REGION, uniqueName, type Emulator } from '../support/emulators.js';
 import { clientsFor, createStream, kinesisAdmin, waitFor } from '../support/scenario.js';
+import { seededRandom } from '../support/seeded-random.js';
+import type { MetricDatum } from '../../src/metrics/metrics-sink.js';
 import type { ParallelReport, ParallelWorkerConfig } from '../support/parallel-worker-process.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -77,7 +85,7 @@ describe('parallel processing (recordHandler) on the emulators', () => {
   let dynamo: Emulator;
   const fleet = new Fleet();
   before(async () => {
-    [kinesis, dynamo] = await Promise.all([startKinesalite(), startDynalite()]);
+    [kinesis, dynamo] = await Promise.all([startKinesalite({ shardLimit: 50 }), startDynalite()]);
   });
   after(async () => {
     fleet.killAll();
@@ -188,6 +196,140 @@ describe('parallel processing (recordHandler) on the emulators', () => {
     console.log(`parallel fleet: ${produced.size} records, ${duplicates} duplicate deliveries (after the kill -9), ${fleet.of('checkpoint').length} checkpoints, handed off ${[...handedOff].join(', ')}; ${phases.join(', ')}`);
   });
 
+  it('multi-stream: 2 streams × 2 shards, in-flight 8, a second worker joins (graceful handoffs): every record once, per-key order, each shard checkpointed at its low-water mark', { timeout: 90_000 }, async () => {
+    const admin = kinesisAdmin(kinesis.endpoint);
+    const streams = await Promise.all([createStream(admin, 2, 'pms'), createStream(admin, 2, 'pms')]);
+    const app = uniqueName('pms-app');
+    type Entry =
+      | { kind: 'start' | 'done'; worker: string; stream: string; shardId: string; seq: string; key: string }
+      | { kind: 'checkpoint'; worker: string; stream: string; shardId: string; seq: string; sub: number };
+    const log: Entry[] = [];
+    const running = new Map<string, number>();
+    let maxRunning = 0;
+    const handoffs: string[] = [];
+    const lost: string[] = [];
+    const misattributed: string[] = [];
+    const random = seededRandom(18);
+    const schedulers: Scheduler[] = [];
+    const worker = (id: string): Scheduler => {
+      const s = new Scheduler({
+        applicationName: app,
+        workerId: id,
+        streams: streams.map((streamName) => ({ streamName })),
+        initialPosition: 'TRIM_HORIZON',
+        ...clientsFor(kinesis.endpoint, dynamo.endpoint),
+        leases: { failoverTimeMillis: 3000 },
+        retrieval: { mode: 'polling', idleTimeBetweenReadsMillis: 100 },
+        recordHandler: async (record: KinesisClientRecord, { streamName, shardId }) => {
+          const [stream] = decoder.decode(record.data).split('|');
+          if (stream !== streamName) misattributed.push(`${record.sequenceNumber} of ${stream} handled as ${streamName}`);
+          const slot = `${id}/${streamName}/${shardId}`;
+          const n = (running.get(slot) ?? 0) + 1;
+          running.set(slot, n);
+          maxRunning = Math.max(maxRunning, n);
+          log.push({ kind: 'start', worker: id, stream: streamName, shardId, seq: record.sequenceNumber, key: record.partitionKey });
+          await new Promise((r) => setTimeout(r, 2 + random() * 10));
+          log.push({ kind: 'done', worker: id, stream: streamName, shardId, seq: record.sequenceNumber, key: record.partitionKey });
+          running.set(slot, running.get(slot)! - 1);
+        },
+        processing: { maxInFlight: 8, checkpointIntervalMillis: 200 },
+      });
+      s.on('processingCheckpointed', (e) => log.push({ kind: 'checkpoint', worker: id, stream: e.streamName, shardId: e.shardId, seq: e.sequenceNumber, sub: e.subSequenceNumber }));
+      s.on('handoffCompleted', (e) => void handoffs.push(`${id}:${e.leaseKey}`));
+      s.on('leaseLost', (e) => void lost.push(`${id}:${e.leaseKey}:${e.reason}`));
+      schedulers.push(s);
+      return s;
+    };
+    // Both streams fill continuously (32 keys each) until the rebalance is over, then up to 1 200 records each.
+    const produced = new Map<string, { stream: string; shardId: string; seq: string; key: string }>();
+    let producing = true;
+    const producer = Promise.all(
+      streams.map(async (stream) => {
+        for (let i = 0; producing || i < 1200; i += 40) {
+          const batch = Array.from({ length: 40 }, (_, j) => ({ partitionKey: `key-${(i + j) % 32}`, data: encoder.encode(`${stream}|${i + j}`) }));
+          const results = await admin.putRecords({ streamName: stream }, batch);
+          results.forEach((r, j) => produced.set(`${stream}/${r.sequenceNumber}`, { stream, shardId: r.shardId, seq: r.sequenceNumber, key: batch[j]!.partitionKey }));
+          if (i + 40 >= 1200 && !producing) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }),
+    );
+    const w1 = worker('w1');
+    const w2 = worker('w2');
+    try {
+      await w1.start();
+      await waitFor(() => w1.heldLeaseKeys.length === 4 && log.filter((e) => e.kind === 'done').length >= 300, 30_000, 'w1 holds the 4 shards of both streams and processes');
+      await w2.start();
+      await waitFor(() => handoffs.length >= 1 && w2.heldLeaseKeys.length === 2 && w1.heldLeaseKeys.length === 2, 40_000, 'leases rebalanced 2/2 by graceful handoff');
+      producing = false;
+      await producer;
+      const done = (): Set<string> => new Set(log.filter((e) => e.kind === 'done').map((e) => `${e.stream}/${e.seq}`));
+      await waitFor(() => done().size >= produced.size, 40_000, 'every record of both streams done');
+      const lastOf = new Map<string, string>();
+      for (const p of produced.values()) if (BigInt(p.seq) > BigInt(lastOf.get(`${p.stream}/${p.shardId}`) ?? '-1')) lastOf.set(`${p.stream}/${p.shardId}`, p.seq);
+      const lastCheckpoint = (slot: string): string | undefined => log.filter((e) => e.kind === 'checkpoint' && `${e.stream}/${e.shardId}` === slot).at(-1)?.seq;
+      await waitFor(() => [...lastOf].every(([slot, seq]) => lastCheckpoint(slot) === seq), 20_000, 'every shard of both streams checkpointed at its last record');
+      assert.equal(lastOf.size, 4, '2 streams × 2 shards received records');
+
+      // The lease table agrees: each stream's shard holds its own stream's last sequence number.
+      const dynamoApi = new DynamoDbApi(createDynamoDbClient({ region: TEST_REGION, endpoint: dynamo.endpoint, credentials: TEST_CREDENTIALS }));
+      const leases = (await new DynamoDbLeaseStore(dynamoApi, app).listLeases()).leases;
+      assert.equal(leases.length, 4);
+      for (const lease of leases) {
+        const stream = parseStreamIdentifier(lease.streamName!)!.streamName;
+        assert.equal(lease.checkpoint.sequenceNumber, lastOf.get(`${stream}/${lease.shardId}`), `lease checkpoint of ${stream}/${lease.shardId}`);
+      }
+    } finally {
+      producing = false;
+      await producer;
+      await Promise.all(schedulers.map((s) => s.shutdown()));
+    }
+
+    assert.deepEqual(misattributed, [], 'the handler is told each record\'s own stream');
+    assert.ok(maxRunning > 1, `records of one shard overlapped (at most ${maxRunning} at once)`);
+    const doneSet = new Set(log.filter((e) => e.kind === 'done').map((e) => `${e.stream}/${e.seq}`));
+    assert.deepEqual([...produced.keys()].filter((k) => !doneSet.has(k)), [], 'every produced record was processed');
+    for (const e of log) if (e.kind !== 'checkpoint') assert.equal(produced.get(`${e.stream}/${e.seq}`)?.shardId, e.shardId, `${e.seq} attributed to its stream's shard`);
+    // Replaying the log in real order: per key, a record starts only after every earlier record of its key finished,
+    // on whichever worker; every checkpoint is a low-water mark (every record of its shard at or below it finished),
+    // never moves back, and nothing at or below it starts again.
+    const bySlotKey = new Map<string, bigint[]>();
+    for (const p of produced.values()) {
+      const k = `${p.stream}/${p.key}`;
+      bySlotKey.set(k, [...(bySlotKey.get(k) ?? []), BigInt(p.seq)]);
+    }
+    const finished = new Set<string>();
+    const started = new Map<string, number>();
+    const mark = new Map<string, bigint>();
+    const violations: string[] = [];
+    let checkpoints = 0;
+    for (const e of log) {
+      const slot = `${e.stream}/${e.shardId}`;
+      if (e.kind === 'start') {
+        started.set(`${e.stream}/${e.seq}`, (started.get(`${e.stream}/${e.seq}`) ?? 0) + 1);
+        const earlier = bySlotKey.get(`${e.stream}/${e.key}`)!.filter((q) => q < BigInt(e.seq));
+        const open = earlier.filter((q) => !finished.has(`${e.stream}/${q}`));
+        if (open.length > 0) violations.push(`${e.stream} ${e.key}: ${e.seq} started on ${e.worker} before ${open.join(', ')} finished`);
+        if (mark.has(slot) && BigInt(e.seq) <= mark.get(slot)!) violations.push(`${slot}: ${e.seq} started again at or below checkpoint ${mark.get(slot)}`);
+      } else if (e.kind === 'done') {
+        finished.add(`${e.stream}/${e.seq}`);
+      } else if (e.kind === 'checkpoint' && e.seq !== 'SHARD_END') {
+        checkpoints++;
+        const at = BigInt(e.seq);
+        if (e.sub !== 0) violations.push(`${slot}: checkpoint with sub-sequence ${e.sub} on plain records`);
+        if (mark.has(slot) && at < mark.get(slot)!) violations.push(`${slot}: checkpoint ${at} below ${mark.get(slot)}`);
+        mark.set(slot, at);
+        const unfinished = [...produced.values()].filter((p) => `${p.stream}/${p.shardId}` === slot && BigInt(p.seq) <= at && !finished.has(`${p.stream}/${p.seq}`));
+        if (unfinished.length > 0) violations.push(`${slot}: checkpoint ${at} by ${e.worker} passes unfinished ${unfinished.map((p) => p.seq).join(', ')}`);
+      }
+    }
+    assert.deepEqual(violations, [], 'per-key order, low-water-mark checkpoints');
+    assert.ok(checkpoints >= 8, `checkpoints written along the way (${checkpoints})`);
+    const twice = [...started].filter(([, n]) => n > 1).map(([k]) => k);
+    assert.deepEqual(twice, [], `graceful handoffs redeliver nothing (handoffs: ${handoffs.join(', ')}; lost: ${lost.join(', ') || 'none'})`);
+    console.log(`parallel multi-stream: ${produced.size} records, ${checkpoints} checkpoints, up to ${maxRunning} in flight per shard, handoffs ${handoffs.length}`);
+  });
+
   it('a record that always fails goes to a dead-letter stream with its metadata; everything after it is processed', { timeout: 60_000 }, async () => {
     const admin = kinesisAdmin(kinesis.endpoint);
     const [streamName, dlq] = await Promise.all([createStream(admin, 1, 'src'), createStream(admin, 1, 'dlq')]);
@@ -196,7 +338,9 @@ describe('parallel processing (recordHandler) on the emulators', () => {
     const poison = results[50]!;
     const processed: string[] = [];
     const events = { retried: 0, deadLettered: 0 };
+    const metrics: MetricDatum[] = [];
     const worker = new Scheduler({
+      metrics: { backend: { record: (d) => void metrics.push(d) } },
       applicationName: uniqueName('dlq-app'),
       streamName,
       workerId: 'w',
@@ -222,6 +366,8 @@ describe('parallel processing (recordHandler) on the emulators', () => {
       await worker.shutdown();
     }
     assert.equal(events.retried, 2, 'tries 1 and 2 retried, try 3 dead-lettered');
+    const counted = (name: string): number => metrics.filter((d) => d.name === name && d.dimensions.Operation === 'ProcessTask' && d.dimensions.ShardId === poison.shardId).reduce((n, d) => n + d.value, 0);
+    assert.deepEqual({ retried: counted('RecordsRetried'), deadLettered: counted('RecordsDeadLettered') }, { retried: 2, deadLettered: 1 }, 'the same in the ProcessTask metrics');
     assert.ok(!processed.includes(poison.sequenceNumber));
     const api = new KinesisApi(createKinesisClient({ region: TEST_REGION, endpoint: kinesis.endpoint, credentials: TEST_CREDENTIALS }));
     const letters = await readStream(api, dlq);
@@ -233,6 +379,44 @@ describe('parallel processing (recordHandler) on the emulators', () => {
       { pk: message.partitionKey, seq: message.sequenceNumber, sub: message.subSequenceNumber, shard: message.shardId, stream: message.streamName, attempts: message.attempts, reason: message.reason, error: message.error },
       { pk: 'key-2', seq: poison.sequenceNumber, sub: 0, shard: poison.shardId, stream: streamName, attempts: 3, reason: 'maxAttempts', error: 'poison record r-50' },
     );
+  });
+
+  it('maxRecordAgeMillis: records older than the limit are dead-lettered as expired without a try, counted in events and metrics', { timeout: 60_000 }, async () => {
+    const admin = kinesisAdmin(kinesis.endpoint);
+    const streamName = await createStream(admin, 1, 'age');
+    const results = await admin.putRecords({ streamName }, Array.from({ length: 20 }, (_, i) => ({ partitionKey: `key-${i % 4}`, data: encoder.encode(`r-${i}`) })));
+    await new Promise((r) => setTimeout(r, 2500)); // older than the limit by the time the worker reads them
+    const tried: string[] = [];
+    const dead: Array<{ text: string; reason: string; attempts: number }> = [];
+    const expired: string[] = [];
+    const checkpoints: string[] = [];
+    const metrics: MetricDatum[] = [];
+    const worker = new Scheduler({
+      applicationName: uniqueName('age-app'),
+      streamName,
+      workerId: 'w',
+      initialPosition: 'TRIM_HORIZON',
+      ...clientsFor(kinesis.endpoint, dynamo.endpoint),
+      metrics: { backend: { record: (d) => void metrics.push(d) } },
+      leases: { failoverTimeMillis: 2000 },
+      retrieval: { mode: 'polling', idleTimeBetweenReadsMillis: 100 },
+      recordHandler: async (record: KinesisClientRecord) => void tried.push(record.sequenceNumber),
+      processing: { maxInFlight: 4, maxRecordAgeMillis: 1000, checkpointIntervalMillis: 100, deadLetter: async (r, _e, info) => void dead.push({ text: decoder.decode(r.data), reason: info.reason, attempts: info.attempts }) },
+    });
+    worker.on('recordExpired', (e) => void expired.push(`${e.streamName}/${e.sequenceNumber}`));
+    worker.on('processingCheckpointed', (e) => checkpoints.push(e.sequenceNumber));
+    await worker.start();
+    try {
+      await waitFor(() => checkpoints.at(-1) === results[19]!.sequenceNumber, 20_000, 'checkpointed past the expired records');
+    } finally {
+      await worker.shutdown();
+    }
+    assert.deepEqual(tried, [], 'no try for an expired record');
+    assert.deepEqual(dead.map((d) => d.text).sort(), Array.from({ length: 20 }, (_, i) => `r-${i}`).sort());
+    assert.ok(dead.every((d) => d.reason === 'expired' && d.attempts === 0), 'reason expired, 0 attempts');
+    assert.deepEqual(expired.sort(), results.map((r) => `${streamName}/${r.sequenceNumber}`).sort());
+    const counted = (name: string): number => metrics.filter((d) => d.name === name && d.dimensions.ShardId === results[0]!.shardId).reduce((n, d) => n + d.value, 0);
+    assert.deepEqual({ expired: counted('RecordsExpired'), deadLettered: counted('RecordsDeadLettered') }, { expired: 20, deadLettered: 20 });
   });
 
   it('KPL sub-records run on their own keys; the checkpoint stops at the sub-record below an unfinished one', { timeout: 60_000 }, async () => {

@@ -133,6 +133,7 @@ describe('RecordHandlerProcessor', () => {
     await t.clock.advance(1000);
     assert.deepEqual(t.checkpoints(), ['100', '200', '300']);
     assert.equal(t.events.checkpointed!.length, 3);
+    assert.deepEqual(t.events.checkpointed![0], { shardId: SHARD, streamName: 's', sequenceNumber: '100', subSequenceNumber: 0 }, 'the stream tells shards of different streams apart');
   });
 
   it('checkpointEveryRecords checkpoints as soon as the mark passed that many records', async () => {
@@ -249,6 +250,8 @@ describe('RecordHandlerProcessor', () => {
     assert.equal(t.events.retried!.length, 2);
     assert.deepEqual(dead.map((d) => [d.seq, (d.error as Error).message, d.info.attempts, d.info.reason]), [['1', 'boom 3', 3, 'maxAttempts']]);
     assert.equal(t.events.deadLettered!.length, 1);
+    assert.deepEqual((t.events.retried as Array<{ streamName: string }>).map((e) => e.streamName), ['s', 's']);
+    assert.equal((t.events.deadLettered![0] as { streamName: string }).streamName, 's');
     t.pending('2').resolve();
     await t.clock.advance(1000);
     assert.deepEqual(t.checkpoints(), ['3'], 'the dead-lettered record counts as done');
