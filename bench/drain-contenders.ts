@@ -122,13 +122,35 @@ export async function drainPollingFetchers(ctx: DrainContext, leanGetRecords = t
   }
 }
 
+/** Where a Scheduler drain spent its wall time, from just before `start()` (ms). */
+export interface SchedulerPhases {
+  /** `start()` resolved (table, shard sync, first taker round). */
+  startMillis: number;
+  /** The first `processRecords` call. */
+  firstRecordsMillis: number;
+  /** The last record arrived (checkpointed). */
+  allRecordsMillis: number;
+  /** `shutdown()` itself. */
+  shutdownMillis: number;
+  /** CPU ms (this process) spent up to the same points (from just before the Scheduler is built), and in shutdown. */
+  cpu: { start: number; firstRecords: number; allRecords: number; shutdown: number };
+}
+
 /**
  * (c) The whole library: a `Scheduler` (fresh application and lease table per drain, so it starts from
  * TRIM_HORIZON) with a processor that touches every payload and checkpoints after each batch — a realistic
  * consumer, so its DynamoDB writes (lease table, takes, renewals, one checkpoint per batch) are in the figure.
  */
-export async function drainScheduler(ctx: DrainContext): Promise<number> {
+export async function drainScheduler(ctx: DrainContext, phases?: SchedulerPhases[]): Promise<number> {
   const total = ctx.shards.reduce((n, s) => n + s.records, 0);
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const cpuMillis = (): number => {
+    const c = process.cpuUsage(cpu0);
+    return (c.user + c.system) / 1000;
+  };
+  let firstRecords = 0;
+  let firstRecordsCpu = 0;
   let received = 0;
   let bytes = 0;
   let resolveDone!: () => void;
@@ -145,6 +167,10 @@ export async function drainScheduler(ctx: DrainContext): Promise<number> {
     processorFactory: () => ({
       initialize() {},
       async processRecords({ records, checkpointer }) {
+        if (firstRecords === 0) {
+          firstRecords = performance.now();
+          firstRecordsCpu = cpuMillis();
+        }
         for (const r of records) bytes += r.data.byteLength;
         received += records.length;
         await checkpointer.checkpoint();
@@ -157,8 +183,19 @@ export async function drainScheduler(ctx: DrainContext): Promise<number> {
     }),
   });
   await scheduler.start();
+  const started = performance.now();
+  const startedCpu = cpuMillis();
   await done;
+  const drained = performance.now();
+  const drainedCpu = cpuMillis();
   await scheduler.shutdown();
+  phases?.push({
+    startMillis: started - t0,
+    firstRecordsMillis: firstRecords - t0,
+    allRecordsMillis: drained - t0,
+    shutdownMillis: performance.now() - drained,
+    cpu: { start: startedCpu, firstRecords: firstRecordsCpu, allRecords: drainedCpu, shutdown: cpuMillis() - drainedCpu },
+  });
   if (bytes === 0 && received > 0) throw new Error('no payload bytes');
   return received;
 }
