@@ -164,6 +164,9 @@ function timestampText(random: () => number): RawNumber {
     `${(millis / 1000 / 1e9).toString()}E9`,
     String(Math.floor(millis / 1000)),
     (millis / 1000).toFixed(1) + '00',
+    (millis / 1000).toFixed(2),
+    `${(millis / 1000).toFixed(3)}7`, // a fourth decimal: rounded as the SDK rounds it
+    (millis / 1000 + 0.0004999).toFixed(7),
   ];
   return new RawNumber(forms[randomInt(random, forms.length)]!);
 }
