@@ -10,6 +10,11 @@
  * - the whole Scheduler (lease table in dynalite, in a child process; checkpoint after every batch).
  *
  *   npx tsx bench/replay.ts [--corpus plain|kpl] [--shards 4] [--page 1000] [--rounds 5] [--skip-scheduler] [--only NAME]
+ *   npx tsx bench/replay.ts --subscribe [--corpus plain|kpl] ...   SubscribeToShard: bare SDK loop vs FanOutSubscriber
+ *
+ * With `--subscribe` the same recorded pages are served as SubscribeToShard event streams (one event per page, in
+ * the wire format; see bench/replay-server.ts) and the contenders are the bare SDK subscription loop and ts-kcl's
+ * `FanOutSubscriber`; the floor row is the same.
  *
  * Corpora: `plain` — 10 000 records of 1 KiB; `kpl` — 1 000 KPL aggregates of 10 user records of 100 B (10 000 user
  * records). "Records" are user records throughout. One untimed warm-up per contender, then `--rounds` rounds in
@@ -31,7 +36,7 @@ import { KinesisApi } from '../src/aws/kinesis-api.js';
 import { evenHashKeyRanges } from '../src/shards/hash-key-range.js';
 import { RecordAggregator } from '../src/retrieval/kpl/aggregator.js';
 import { startKinesalite, TEST_CREDENTIALS, TEST_REGION, uniqueName } from '../test/support/emulators.js';
-import { drainBareSdk, drainPollingFetchers, drainScheduler, type Contender, type DrainContext } from './drain-contenders.js';
+import { drainBareSdk, drainBareSubscribe, drainFanOutSubscribers, drainPollingFetchers, drainScheduler, type Contender, type DrainContext } from './drain-contenders.js';
 import type { Recording } from './replay-server.js';
 
 const { values: args } = parseArgs({
@@ -41,6 +46,8 @@ const { values: args } = parseArgs({
     page: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '5' },
     'skip-scheduler': { type: 'boolean', default: false },
+    /** SubscribeToShard instead of GetRecords: the bare SDK subscription loop against ts-kcl's FanOutSubscriber. */
+    subscribe: { type: 'boolean', default: false },
     /** Only the contenders whose name contains this (plus the floor and the bare loop, the baselines). */
     only: { type: 'string' },
   },
@@ -213,7 +220,7 @@ async function main(): Promise<void> {
   const answerBytes = recording.shards.reduce((n, s) => n + s.pages.reduce((m, p) => m + Buffer.byteLength(p), 0), 0);
   console.log(`recorded ${pageCount} GetRecords answers, ${(answerBytes / 1024 / 1024).toFixed(1)} MiB, content-type ${recording.contentType}`);
   const replay = await startChild(['--import', 'tsx', SERVER, file]);
-  const dynamo = args['skip-scheduler'] ? undefined : await startChild(['-e', DYNALITE_CHILD]);
+  const dynamo = args['skip-scheduler'] || args.subscribe ? undefined : await startChild(['-e', DYNALITE_CHILD]);
   const ctx: DrainContext = {
     endpoint: replay.endpoint,
     stream: { streamName },
@@ -223,7 +230,11 @@ async function main(): Promise<void> {
     ...(dynamo ? { dynamoEndpoint: dynamo.endpoint } : {}),
   };
   const total = ctx.shards.reduce((n, s) => n + s.records, 0);
-  const all: Contender[] = [
+  const all: Contender[] = args.subscribe ? [
+    floorContender(recording, total),
+    { name: KPL ? 'bare SDK SubscribeToShard loop + aws-kinesis-agg' : 'bare SDK SubscribeToShard loop', drain: drainBareSubscribe },
+    { name: 'ts-kcl FanOutSubscriber (SDK event stream)', drain: drainFanOutSubscribers },
+  ] : [
     floorContender(recording, total),
     { name: KPL ? 'bare SDK GetRecords loop + aws-kinesis-agg' : 'bare SDK GetRecords loop', drain: drainBareSdk },
     { name: 'ts-kcl PollingFetcher, lean GetRecords', drain: (c) => drainPollingFetchers(c, true) },
