@@ -64,14 +64,14 @@ export function eventMessage(headers: Record<string, string>, payload: Buffer): 
 
 const INITIAL_RESPONSE = eventMessage({ ':event-type': 'initial-response', ':content-type': 'application/json', ':message-type': 'event' }, Buffer.from('{}'));
 
-/** Per shard: one SubscribeToShardEvent per recorded page with records, and the first sequence number of each. */
+/** Per shard: one SubscribeToShardEvent per recorded page with records, and the last sequence number of each. */
 const events = recording.shards.map((shard) =>
   shard.pages.flatMap((page) => {
     const answer = JSON.parse(page) as { Records: { SequenceNumber: string }[]; MillisBehindLatest?: number };
     if (answer.Records.length === 0) return [];
     const payload = { Records: answer.Records, ContinuationSequenceNumber: answer.Records.at(-1)!.SequenceNumber, MillisBehindLatest: answer.MillisBehindLatest ?? 0 };
     const headers = { ':event-type': 'SubscribeToShardEvent', ':content-type': 'application/json', ':message-type': 'event' };
-    return [{ first: BigInt(answer.Records[0]!.SequenceNumber), message: eventMessage(headers, Buffer.from(JSON.stringify(payload), 'utf8')) }];
+    return [{ last: BigInt(payload.ContinuationSequenceNumber), message: eventMessage(headers, Buffer.from(JSON.stringify(payload), 'utf8')) }];
   }),
 );
 const reported = new Set<string>();
@@ -121,10 +121,9 @@ const server = createServer((req, res) => {
       let from = 0;
       if (position.Type === 'AT_SEQUENCE_NUMBER' || position.Type === 'AFTER_SEQUENCE_NUMBER') {
         const after = BigInt(position.SequenceNumber ?? '0') - (position.Type === 'AT_SEQUENCE_NUMBER' ? 1n : 0n);
-        const shardEvents = events[s]!;
         // The page holding the first record past `after` (pages are whole: a resubscription mid-page repeats it).
-        from = shardEvents.findIndex((e, i) => (shardEvents[i + 1]?.first ?? BigInt('1' + '0'.repeat(60))) > after + 1n);
-        if (from < 0) from = shardEvents.length;
+        from = events[s]!.findIndex((e) => e.last > after);
+        if (from < 0) from = events[s]!.length;
       } else if (position.Type !== 'TRIM_HORIZON') {
         return fail(res, 'InvalidArgumentException', `replay knows no ${position.Type}`);
       }

@@ -23,6 +23,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +49,8 @@ const { values: args } = parseArgs({
     'skip-scheduler': { type: 'boolean', default: false },
     /** SubscribeToShard instead of GetRecords: the bare SDK subscription loop against ts-kcl's FanOutSubscriber. */
     subscribe: { type: 'boolean', default: false },
+    /** Write a CPU profile (node:inspector) of each measured drain: PREFIX-<contender>-<round>.cpuprofile. */
+    'cpu-prof': { type: 'string' },
     /** Only the contenders whose name contains this (plus the floor and the bare loop, the baselines). */
     only: { type: 'string' },
   },
@@ -245,11 +248,22 @@ async function main(): Promise<void> {
   try {
     for (const c of contenders) await measure(c, ctx, total); // warm-up: JIT, sockets
     const results = new Map<string, Measurement[]>(contenders.map((c) => [c.name, []]));
+    const profiler = args['cpu-prof'] === undefined ? undefined : new Session();
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+    }
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? contenders : [...contenders].reverse();
       const line: string[] = [];
       for (const c of order) {
+        if (profiler) await profiler.post('Profiler.start');
         const m = await measure(c, ctx, total);
+        if (profiler) {
+          const { profile } = await profiler.post('Profiler.stop');
+          writeFileSync(`${args['cpu-prof']}-${contenders.indexOf(c)}-${round + 1}.cpuprofile`, JSON.stringify(profile));
+        }
         results.get(c.name)!.push(m);
         line.push(`${c.name.split(' ').slice(0, 3).join(' ')} ${(m.records / m.cpuSeconds).toFixed(0)}/CPU-s`);
       }
