@@ -3,7 +3,9 @@
  * TRIM_HORIZON (all shards concurrently) and resolves with the records it received.
  */
 import { setMaxListeners } from 'node:events';
-import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, SubscribeToShardCommand } from '@aws-sdk/client-kinesis';
+import { FanOutApi } from '../src/aws/fanout-api.js';
+import { FanOutSubscriber } from '../src/retrieval/fanout-subscriber.js';
 import { createKinesisClient, type KinesisClient } from '../src/aws/clients.js';
 import { KinesisApi } from '../src/aws/kinesis-api.js';
 import type { StreamRef } from '../src/aws/kinesis-types.js';
@@ -122,13 +124,35 @@ export async function drainPollingFetchers(ctx: DrainContext, leanGetRecords = t
   }
 }
 
+/** Where a Scheduler drain spent its wall time, from just before `start()` (ms). */
+export interface SchedulerPhases {
+  /** `start()` resolved (table, shard sync, first taker round). */
+  startMillis: number;
+  /** The first `processRecords` call. */
+  firstRecordsMillis: number;
+  /** The last record arrived (checkpointed). */
+  allRecordsMillis: number;
+  /** `shutdown()` itself. */
+  shutdownMillis: number;
+  /** CPU ms (this process) spent up to the same points (from just before the Scheduler is built), and in shutdown. */
+  cpu: { start: number; firstRecords: number; allRecords: number; shutdown: number };
+}
+
 /**
  * (c) The whole library: a `Scheduler` (fresh application and lease table per drain, so it starts from
  * TRIM_HORIZON) with a processor that touches every payload and checkpoints after each batch — a realistic
  * consumer, so its DynamoDB writes (lease table, takes, renewals, one checkpoint per batch) are in the figure.
  */
-export async function drainScheduler(ctx: DrainContext): Promise<number> {
+export async function drainScheduler(ctx: DrainContext, phases?: SchedulerPhases[]): Promise<number> {
   const total = ctx.shards.reduce((n, s) => n + s.records, 0);
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const cpuMillis = (): number => {
+    const c = process.cpuUsage(cpu0);
+    return (c.user + c.system) / 1000;
+  };
+  let firstRecords = 0;
+  let firstRecordsCpu = 0;
   let received = 0;
   let bytes = 0;
   let resolveDone!: () => void;
@@ -145,6 +169,10 @@ export async function drainScheduler(ctx: DrainContext): Promise<number> {
     processorFactory: () => ({
       initialize() {},
       async processRecords({ records, checkpointer }) {
+        if (firstRecords === 0) {
+          firstRecords = performance.now();
+          firstRecordsCpu = cpuMillis();
+        }
         for (const r of records) bytes += r.data.byteLength;
         received += records.length;
         await checkpointer.checkpoint();
@@ -157,9 +185,114 @@ export async function drainScheduler(ctx: DrainContext): Promise<number> {
     }),
   });
   await scheduler.start();
+  const started = performance.now();
+  const startedCpu = cpuMillis();
   await done;
+  const drained = performance.now();
+  const drainedCpu = cpuMillis();
   await scheduler.shutdown();
+  phases?.push({
+    startMillis: started - t0,
+    firstRecordsMillis: firstRecords - t0,
+    allRecordsMillis: drained - t0,
+    shutdownMillis: performance.now() - drained,
+    cpu: { start: startedCpu, firstRecords: firstRecordsCpu, allRecords: drainedCpu, shutdown: cpuMillis() - drainedCpu },
+  });
   if (bytes === 0 && received > 0) throw new Error('no payload bytes');
   return received;
 }
 
+/** The consumer ARN the fan-out contenders subscribe with (the replay endpoint takes any). */
+const REPLAY_CONSUMER_ARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/replay/consumer/bench:1';
+
+/**
+ * (d) Fan-out, the bare SDK way: one `SubscribeToShardCommand` per shard from TRIM_HORIZON, iterating the SDK's event
+ * stream (its own event-stream decoding), until the shard's records are in; resubscribes after the last sequence
+ * number when a subscription ends early.
+ */
+export async function drainBareSubscribe(ctx: DrainContext): Promise<number> {
+  const client = newClient(ctx);
+  try {
+    const counts = await Promise.all(
+      ctx.shards.map(async ({ shardId, records: expected }) => {
+        let received = 0;
+        let bytes = 0;
+        let after: string | undefined;
+        while (received < expected) {
+          const controller = new AbortController();
+          const out = await client.send(
+            new SubscribeToShardCommand({
+              ConsumerARN: REPLAY_CONSUMER_ARN,
+              ShardId: shardId,
+              StartingPosition: after === undefined ? { Type: 'TRIM_HORIZON' } : { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after },
+            }),
+            { abortSignal: controller.signal },
+          );
+          for await (const event of out.EventStream ?? []) {
+            const records = event.SubscribeToShardEvent?.Records ?? [];
+            if (ctx.kpl) {
+              for (const r of records) {
+                const users = aggDeaggregate({ data: r.Data!, partitionKey: r.PartitionKey!, sequenceNumber: r.SequenceNumber! });
+                for (const u of users) bytes += u.Data.length;
+                received += users.length;
+              }
+            } else {
+              for (const r of records) bytes += r.Data?.byteLength ?? 0;
+              received += records.length;
+            }
+            after = records.at(-1)?.SequenceNumber ?? after;
+            if (received >= expected) break;
+          }
+          controller.abort();
+        }
+        if (bytes === 0 && received > 0) throw new Error('no payload bytes');
+        return received;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** (e) ts-kcl's fan-out path: one `FanOutSubscriber` per shard (subscription, event queue, KPL deaggregation). */
+export async function drainFanOutSubscribers(ctx: DrainContext): Promise<number> {
+  const client = newClient(ctx);
+  const api = new FanOutApi(client);
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  try {
+    const counts = await Promise.all(
+      ctx.shards.map(async ({ shardId, records: expected }) => {
+        const subscriber = new FanOutSubscriber({
+          subscribe: (position, signal) => api.subscribeToShard(REPLAY_CONSUMER_ARN, shardId, position, signal),
+          shardId,
+          checkpoint: ExtendedSequenceNumber.TRIM_HORIZON,
+          maxQueuedEvents: 10,
+          idleTimeoutMillis: 30_000,
+          clock: systemClock,
+          logger: silentLogger,
+        });
+        subscriber.start(controller.signal);
+        let received = 0;
+        let bytes = 0;
+        try {
+          while (received < expected) {
+            const batch = await subscriber.next(controller.signal);
+            for (const r of batch.records) bytes += r.data.byteLength;
+            received += batch.records.length;
+            if (batch.isAtShardEnd) break;
+          }
+        } finally {
+          await subscriber.stop();
+        }
+        if (bytes === 0 && received > 0) throw new Error('no payload bytes');
+        return received;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  } finally {
+    controller.abort();
+    client.destroy();
+  }
+}

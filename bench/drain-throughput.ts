@@ -28,7 +28,9 @@ import { PollingFetcher } from '../src/retrieval/polling-fetcher.js';
 import { systemClock } from '../src/util/clock.js';
 import { silentLogger } from '../src/util/logger.js';
 import { uniqueName } from '../test/support/emulators.js';
-import { drainBareSdk, drainPollingFetchers, drainScheduler, newClient, type Contender, type DrainContext } from './drain-contenders.js';
+import { drainBareSdk, drainPollingFetchers, drainScheduler, newClient, type Contender, type DrainContext, type SchedulerPhases } from './drain-contenders.js';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 
 const { values: args } = parseArgs({
   options: {
@@ -37,6 +39,13 @@ const { values: args } = parseArgs({
     'max-records': { type: 'string', default: '10000' },
     'record-bytes': { type: 'string', default: '1024' },
     rounds: { type: 'string', default: '3' },
+    /** Only the contenders whose name contains this (the bare loop always runs: it is the baseline). */
+    only: { type: 'string' },
+    /**
+     * Write CPU profiles (node:inspector) of the measured rounds of the `--only` contender (every contender without
+     * `--only`): FILE-1.cpuprofile, FILE-2.cpuprofile, ... one per round.
+     */
+    'cpu-prof': { type: 'string' },
   },
 });
 const RECORDS = Number(args.records);
@@ -46,16 +55,22 @@ const RECORD_BYTES = Number(args['record-bytes']);
 const ROUNDS = Number(args.rounds);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-const CONTENDERS: Contender[] = [
+const ALL_CONTENDERS: Contender[] = [
   { name: 'bare SDK GetRecords loop', drain: drainBareSdk },
   { name: 'PollingFetcher ×shards', drain: (ctx) => drainPollingFetchers(ctx) },
-  { name: 'Scheduler (1 worker, checkpoint per batch)', drain: drainScheduler },
+  { name: 'Scheduler (1 worker, checkpoint per batch)', drain: (ctx) => drainScheduler(ctx, schedulerPhases) },
 ];
+const CONTENDERS = ALL_CONTENDERS.filter((c, i) => i === 0 || args.only === undefined || c.name.includes(args.only));
+
+/** Where each Scheduler drain spent its wall time (ms), printed after the table. */
+const schedulerPhases: SchedulerPhases[] = [];
 
 interface Measurement {
   records: number;
   seconds: number;
   cpuSeconds: number;
+  /** Of which in the kernel (sockets, timers, page faults). */
+  systemSeconds: number;
 }
 
 async function measure(contender: Contender, ctx: DrainContext): Promise<Measurement> {
@@ -66,7 +81,7 @@ async function measure(contender: Contender, ctx: DrainContext): Promise<Measure
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   if (records !== total) throw new Error(`${contender.name} received ${records} records, expected ${total}`);
-  return { records, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  return { records, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, systemSeconds: cpu.system / 1e6 };
 }
 
 /**
@@ -214,17 +229,37 @@ async function main(): Promise<void> {
     console.log(`records per shard: ${ctx.shards.map((s) => s.records).join(', ')}`);
     for (const contender of CONTENDERS) await measure(contender, ctx); // warm-up (JIT, sockets), not reported
 
+    schedulerPhases.length = 0;
     const results = new Map<string, Measurement[]>(CONTENDERS.map((c) => [c.name, []]));
+    const profiler = args['cpu-prof'] === undefined ? undefined : new Session();
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+    }
+    const profiled = (c: Contender): boolean => profiler !== undefined && (args.only === undefined || c.name.includes(args.only));
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? CONTENDERS : [...CONTENDERS].reverse();
       for (const contender of order) {
+        if (profiled(contender)) await profiler!.post('Profiler.start');
         const m = await measure(contender, ctx);
+        if (profiled(contender)) {
+          const { profile } = await profiler!.post('Profiler.stop');
+          const file = `${args['cpu-prof']!.replace(/\.cpuprofile$/, '')}-${contender.name.split(' ')[0]}-${round + 1}.cpuprofile`;
+          writeFileSync(file, JSON.stringify(profile));
+        }
         results.get(contender.name)!.push(m);
         console.log(
           `  round ${round + 1} ${contender.name}: ${(m.records / m.seconds).toFixed(0)} records/s, ` +
-            `${m.seconds.toFixed(2)} s, ${((m.cpuSeconds / m.records) * 1e6).toFixed(2)} CPU-s/M records`,
+            `${m.seconds.toFixed(2)} s, ${((m.cpuSeconds / m.records) * 1e6).toFixed(2)} CPU-s/M records ` +
+            `(system ${((m.systemSeconds / m.records) * 1e6).toFixed(2)})`,
         );
       }
+    }
+
+    if (profiler) {
+      profiler.disconnect();
+      console.log(`CPU profiles of the measured rounds: ${args['cpu-prof']}-*.cpuprofile`);
     }
 
     const summary = CONTENDERS.map((c) => {
@@ -242,6 +277,19 @@ async function main(): Promise<void> {
     for (const s of summary) {
       console.log(
         `| ${s.name} | ${s.rate.toFixed(0)} | ${s.cpuPerMillion.toFixed(2)} | ${(s.rate / base.rate).toFixed(2)} | ${(s.cpuPerMillion / base.cpuPerMillion).toFixed(2)} |`,
+      );
+    }
+    if (schedulerPhases.length > 0) {
+      const med = (pick: (p: SchedulerPhases) => number): string => median(schedulerPhases.map(pick)).toFixed(0);
+      console.log('');
+      console.log(
+        `Scheduler phases (median ms of ${schedulerPhases.length}): start() ${med((p) => p.startMillis)}, ` +
+          `start() → first records ${med((p) => p.firstRecordsMillis)}, ` +
+          `start() → all records ${med((p) => p.allRecordsMillis)}, shutdown() ${med((p) => p.shutdownMillis)}`,
+      );
+      console.log(
+        `Scheduler CPU (median ms of ${schedulerPhases.length}): construction + start() ${med((p) => p.cpu.start)}, ` +
+          `to first records ${med((p) => p.cpu.firstRecords)}, to all records ${med((p) => p.cpu.allRecords)}, shutdown() ${med((p) => p.cpu.shutdown)}`,
       );
     }
     const overhead = await fetcherOverheadCpuPerMillion();

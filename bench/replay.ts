@@ -10,6 +10,11 @@
  * - the whole Scheduler (lease table in dynalite, in a child process; checkpoint after every batch).
  *
  *   npx tsx bench/replay.ts [--corpus plain|kpl] [--shards 4] [--page 1000] [--rounds 5] [--skip-scheduler] [--only NAME]
+ *   npx tsx bench/replay.ts --subscribe [--corpus plain|kpl] ...   SubscribeToShard: bare SDK loop vs FanOutSubscriber
+ *
+ * With `--subscribe` the same recorded pages are served as SubscribeToShard event streams (one event per page, in
+ * the wire format; see bench/replay-server.ts) and the contenders are the bare SDK subscription loop and ts-kcl's
+ * `FanOutSubscriber`; the floor row is the same.
  *
  * Corpora: `plain` — 10 000 records of 1 KiB; `kpl` — 1 000 KPL aggregates of 10 user records of 100 B (10 000 user
  * records). "Records" are user records throughout. One untimed warm-up per contender, then `--rounds` rounds in
@@ -18,6 +23,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +37,7 @@ import { KinesisApi } from '../src/aws/kinesis-api.js';
 import { evenHashKeyRanges } from '../src/shards/hash-key-range.js';
 import { RecordAggregator } from '../src/retrieval/kpl/aggregator.js';
 import { startKinesalite, TEST_CREDENTIALS, TEST_REGION, uniqueName } from '../test/support/emulators.js';
-import { drainBareSdk, drainPollingFetchers, drainScheduler, type Contender, type DrainContext } from './drain-contenders.js';
+import { drainBareSdk, drainBareSubscribe, drainFanOutSubscribers, drainPollingFetchers, drainScheduler, type Contender, type DrainContext } from './drain-contenders.js';
 import type { Recording } from './replay-server.js';
 
 const { values: args } = parseArgs({
@@ -41,6 +47,10 @@ const { values: args } = parseArgs({
     page: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '5' },
     'skip-scheduler': { type: 'boolean', default: false },
+    /** SubscribeToShard instead of GetRecords: the bare SDK subscription loop against ts-kcl's FanOutSubscriber. */
+    subscribe: { type: 'boolean', default: false },
+    /** Write a CPU profile (node:inspector) of each measured drain: PREFIX-<contender>-<round>.cpuprofile. */
+    'cpu-prof': { type: 'string' },
     /** Only the contenders whose name contains this (plus the floor and the bare loop, the baselines). */
     only: { type: 'string' },
   },
@@ -213,7 +223,7 @@ async function main(): Promise<void> {
   const answerBytes = recording.shards.reduce((n, s) => n + s.pages.reduce((m, p) => m + Buffer.byteLength(p), 0), 0);
   console.log(`recorded ${pageCount} GetRecords answers, ${(answerBytes / 1024 / 1024).toFixed(1)} MiB, content-type ${recording.contentType}`);
   const replay = await startChild(['--import', 'tsx', SERVER, file]);
-  const dynamo = args['skip-scheduler'] ? undefined : await startChild(['-e', DYNALITE_CHILD]);
+  const dynamo = args['skip-scheduler'] || args.subscribe ? undefined : await startChild(['-e', DYNALITE_CHILD]);
   const ctx: DrainContext = {
     endpoint: replay.endpoint,
     stream: { streamName },
@@ -223,7 +233,11 @@ async function main(): Promise<void> {
     ...(dynamo ? { dynamoEndpoint: dynamo.endpoint } : {}),
   };
   const total = ctx.shards.reduce((n, s) => n + s.records, 0);
-  const all: Contender[] = [
+  const all: Contender[] = args.subscribe ? [
+    floorContender(recording, total),
+    { name: KPL ? 'bare SDK SubscribeToShard loop + aws-kinesis-agg' : 'bare SDK SubscribeToShard loop', drain: drainBareSubscribe },
+    { name: 'ts-kcl FanOutSubscriber (SDK event stream)', drain: drainFanOutSubscribers },
+  ] : [
     floorContender(recording, total),
     { name: KPL ? 'bare SDK GetRecords loop + aws-kinesis-agg' : 'bare SDK GetRecords loop', drain: drainBareSdk },
     { name: 'ts-kcl PollingFetcher, lean GetRecords', drain: (c) => drainPollingFetchers(c, true) },
@@ -234,11 +248,22 @@ async function main(): Promise<void> {
   try {
     for (const c of contenders) await measure(c, ctx, total); // warm-up: JIT, sockets
     const results = new Map<string, Measurement[]>(contenders.map((c) => [c.name, []]));
+    const profiler = args['cpu-prof'] === undefined ? undefined : new Session();
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+    }
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? contenders : [...contenders].reverse();
       const line: string[] = [];
       for (const c of order) {
+        if (profiler) await profiler.post('Profiler.start');
         const m = await measure(c, ctx, total);
+        if (profiler) {
+          const { profile } = await profiler.post('Profiler.stop');
+          writeFileSync(`${args['cpu-prof']}-${contenders.indexOf(c)}-${round + 1}.cpuprofile`, JSON.stringify(profile));
+        }
         results.get(c.name)!.push(m);
         line.push(`${c.name.split(' ').slice(0, 3).join(' ')} ${(m.records / m.cpuSeconds).toFixed(0)}/CPU-s`);
       }

@@ -194,7 +194,7 @@ export class DynamoDbApi {
    */
   async waitForTableActive(tableName: string, timeoutMillis: number, clock: Clock = systemClock): Promise<TableInfo> {
     const deadline = clock.now() + timeoutMillis;
-    let delay = 25;
+    let delay = 10; // emulators (and DynamoDB Local) are ACTIVE within milliseconds; AWS takes seconds either way
     for (;;) {
       const info = await this.describeTable(tableName);
       if (info?.status === 'ACTIVE') return info;

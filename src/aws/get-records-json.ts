@@ -36,6 +36,15 @@ const RBRACKET = 0x5d;
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 type SdkChildShard = NonNullable<GetRecordsCommandOutput['ChildShards']>[number];
+
+/** The member names of a GetRecords answer, by length (see `Reader.key`). */
+const KEYS_BY_LENGTH: { name: string; bytes: Buffer }[][] = [];
+for (const name of [
+  'Records', 'NextShardIterator', 'MillisBehindLatest', 'ChildShards', 'SequenceNumber', 'ApproximateArrivalTimestamp',
+  'Data', 'PartitionKey', 'EncryptionType', 'ShardId', 'ParentShards', 'HashKeyRange', 'StartingHashKey', 'EndingHashKey',
+]) {
+  (KEYS_BY_LENGTH[name.length] ??= []).push({ name, bytes: Buffer.from(name, 'latin1') });
+}
 type Output = Omit<GetRecordsCommandOutput, '$metadata'>;
 
 class Reader {
@@ -88,7 +97,7 @@ class Reader {
     this.object((key) => {
       if (key === 'Data') data = this.isNull() ? undefined : this.string(false);
       else if (key === 'SequenceNumber') sequenceNumber = this.isNull() ? undefined : this.string(true);
-      else if (key === 'ApproximateArrivalTimestamp') arrival = this.isNull() ? undefined : this.number();
+      else if (key === 'ApproximateArrivalTimestamp') arrival = this.isNull() ? undefined : this.epochMillis();
       else if (key === 'PartitionKey') partitionKey = this.isNull() ? undefined : this.string(true);
       else if (key === 'EncryptionType') encryptionType = this.isNull() ? undefined : this.string(true);
       else if (key === '__type') throw BAIL;
@@ -101,10 +110,7 @@ class Reader {
       if (bytes === undefined) throw BAIL;
       r.Data = bytes;
     }
-    if (arrival !== undefined) {
-      if (!Number.isFinite(arrival)) throw BAIL;
-      r.ApproximateArrivalTimestamp = new Date(Math.round(arrival * 1000));
-    }
+    if (arrival !== undefined) r.ApproximateArrivalTimestamp = new Date(arrival);
     if (partitionKey !== undefined) r.PartitionKey = partitionKey;
     if (encryptionType !== undefined) r.EncryptionType = encryptionType as SdkRecord['EncryptionType'];
     return r;
@@ -132,7 +138,7 @@ class Reader {
     }
     for (;;) {
       if (this.ws() !== QUOTE) throw BAIL;
-      const key = this.string(true);
+      const key = this.key();
       if (key === '__proto__') throw BAIL;
       if (this.ws() !== COLON) throw BAIL;
       this.pos++;
@@ -173,6 +179,30 @@ class Reader {
   }
 
   /**
+   * A member name: the names of a GetRecords answer come back as the same constant strings, compared byte by byte
+   * (five per record: making each one a new string cost more than the rest of reading its record); any other
+   * name, or one with escapes, is read as a string.
+   */
+  private key(): string {
+    const b = this.b;
+    const start = this.pos + 1;
+    if (b[this.pos] === QUOTE && start < this.nextBackslash) {
+      const candidates = KEYS_BY_LENGTH[b.indexOf(QUOTE, start) - start];
+      if (candidates !== undefined) {
+        for (const { name, bytes } of candidates) {
+          let i = 0;
+          while (i < bytes.length && b[start + i] === bytes[i]) i++;
+          if (i === bytes.length) {
+            this.pos = start + i + 1;
+            return name;
+          }
+        }
+      }
+    }
+    return this.string(true);
+  }
+
+  /**
    * A string. `checkControl`: reject raw control characters here (invalid JSON); `Data` skips it because its
    * base64 check rejects them anyway.
    */
@@ -204,6 +234,41 @@ class Reader {
     const next = b.indexOf(BACKSLASH, this.pos);
     this.nextBackslash = next < 0 ? b.length : next;
     return s as string;
+  }
+
+  /**
+   * Epoch seconds as the SDK turns them into a `Date`: `Math.round(seconds × 1000)` milliseconds. The form Kinesis
+   * writes (up to 12 integer digits, up to 3 decimals) is computed from the digits — exactly that value, as the
+   * error of the double is far below half a millisecond there — without making a string; any other form goes
+   * through {@link number}.
+   */
+  private epochMillis(): number {
+    const b = this.b;
+    const start = this.pos;
+    let p = start;
+    let whole = 0;
+    while (p < b.length && p - start < 12 && b[p]! >= 0x30 && b[p]! <= 0x39) whole = whole * 10 + (b[p++]! - 0x30);
+    const wholeDigits = p - start;
+    let millis = 0;
+    let plain = wholeDigits > 0 && !(wholeDigits > 1 && b[start] === 0x30);
+    if (plain && b[p] === 0x2e) {
+      p++;
+      let scale = 100;
+      const fractionStart = p;
+      while (p < b.length && p - fractionStart < 3 && b[p]! >= 0x30 && b[p]! <= 0x39) {
+        millis += (b[p++]! - 0x30) * scale;
+        scale /= 10;
+      }
+      plain = p > fractionStart;
+    }
+    const next = p < b.length ? b[p]! : -1;
+    if (plain && !((next >= 0x30 && next <= 0x39) || next === 0x2e || next === 0x65 || next === 0x45 || next === 0x2b || next === 0x2d)) {
+      this.pos = p;
+      return whole * 1000 + millis;
+    }
+    const seconds = this.number();
+    if (!Number.isFinite(seconds)) throw BAIL;
+    return Math.round(seconds * 1000);
   }
 
   private number(): number {

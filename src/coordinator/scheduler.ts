@@ -198,13 +198,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     coordinator.on('handoffRequested', ({ leaseKey, newOwner }) => consumers.handOff(leaseKey, newOwner));
     coordinator.on('error', ({ task, error }) => this.taskError(task, error));
 
-    await coordinator.runTaker().catch((error: unknown) => this.taskError('take-leases', error));
+    const firstRound = await coordinator.runTaker().then(
+      () => true,
+      (error: unknown) => {
+        this.taskError('take-leases', error);
+        return false;
+      },
+    );
     if (this.fatalError) {
       await this.stop(false);
       throw this.fatalError;
     }
     this.startReturned = true;
-    coordinator.start();
+    coordinator.start(!firstRound); // after a first round that ran, the next one comes one taker interval later
     this.shardSyncTask.start(false);
     if (o.leases.cleanupLeasesUponShardCompletion) this.cleanupTask.start(false);
     o.logger.info({ workerId: o.workerId, table: o.leases.tableName, streams: this.streamNames }, 'worker started');

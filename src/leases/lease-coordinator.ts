@@ -134,11 +134,15 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
     this.inFlight.add(p);
   }
 
-  start(): void {
+  /**
+   * Starts the renewal and taker timers. `takeNow: false` when the caller has just run a round ({@link runTaker}):
+   * the first timed round then comes one taker interval later instead of scanning the table again at once.
+   */
+  start(takeNow = true): void {
     this.takingEnabled = true;
     this.renewer.start();
     this.renewTask.start(false);
-    this.takeTask.start(true);
+    this.takeTask.start(takeNow);
   }
 
   /** One taker round now (also what the timer runs). */

@@ -10,6 +10,31 @@ import { parseLeaseKey } from './lease-key.js';
 import { isFinished, shardIdOf, type Lease } from './lease.js';
 import type { LeaseStore } from './lease-store.js';
 
+/** Lease puts in flight at once during a sync. */
+const CREATE_CONCURRENCY = 16;
+
+/** @internal `toCreate` in waves (order kept within one): a lease comes in a later wave than every parent of it also created. */
+export function leaseGenerations(toCreate: readonly Lease[]): Lease[][] {
+  const byShard = new Map(toCreate.map((l) => [shardIdOf(l), l]));
+  const waveOf = new Map<string, number>();
+  const wave = (lease: Lease): number => {
+    const id = shardIdOf(lease);
+    let w = waveOf.get(id);
+    if (w !== undefined) return w;
+    waveOf.set(id, 0); // a (malformed) cycle ends here
+    w = 0;
+    for (const parent of lease.parentShardIds) {
+      const parentLease = byShard.get(parent);
+      if (parentLease !== undefined) w = Math.max(w, wave(parentLease) + 1);
+    }
+    waveOf.set(id, w);
+    return w;
+  };
+  const waves: Lease[][] = [];
+  for (const lease of toCreate) (waves[wave(lease)] ??= []).push(lease);
+  return waves;
+}
+
 export interface ShardSyncResult {
   shards: number;
   created: string[];
@@ -64,10 +89,15 @@ export class ShardSyncer {
       shards = await this.kinesis.listShards(this.stream);
       toCreate = leasesForNonEmptyTable(shards, leased, initial, this.options.streamId);
     }
-    // Oldest first, as Java KCL does, so a concurrent reader of the table sees parents before children.
+    // Parents before children, as Java KCL does, so a concurrent reader of the table sees parents first; the leases
+    // of one generation are independent and go together (a 100-shard stream starts in one round trip, not 100).
     const created: string[] = [];
-    for (const lease of toCreate) {
-      if (await this.store.createLeaseIfNotExists(lease)) created.push(lease.leaseKey);
+    for (const wave of leaseGenerations(toCreate)) {
+      for (let i = 0; i < wave.length; i += CREATE_CONCURRENCY) {
+        const chunk = wave.slice(i, i + CREATE_CONCURRENCY);
+        const results = await Promise.all(chunk.map((lease) => this.store.createLeaseIfNotExists(lease)));
+        chunk.forEach((lease, j) => results[j] && created.push(lease.leaseKey));
+      }
     }
     if (created.length > 0) this.options.logger.info({ created, shards: shards.length }, 'created leases for shards');
 
@@ -82,7 +112,11 @@ export class ShardSyncer {
       }
       if (deleted.length > 0) this.options.logger.info({ deleted }, 'deleted finished leases of shards past retention');
     }
-    const gaps = await this.audit(shards);
+    // The table as this sync leaves it: what it listed, less what it deleted, plus what it put (created now, or
+    // already there from a concurrent sync — the same shard either way). No second scan for the audit.
+    const gone = new Set(deleted);
+    const after = [...leases.filter((l) => !gone.has(l.leaseKey)), ...toCreate];
+    const gaps = this.audit(shards, after);
     return { shards: shards.length, created, deleted, gaps };
   }
 
@@ -123,8 +157,7 @@ export class ShardSyncer {
    * A hole seen `holeConfidence` times in a row is reported; the sync that runs every interval repairs what
    * the lease-creation rules can repair.
    */
-  private async audit(shards: Shard[]): Promise<CoverageGap[]> {
-    const leases = await this.streamLeases();
+  private audit(shards: Shard[], leases: Lease[]): CoverageGap[] {
     if (leases.length === 0 || shards.length === 0) return [];
     const rangeOf = new Map(shards.map((s) => [s.shardId, s.hashKeyRange]));
     const ranges = leases

@@ -25,6 +25,8 @@ interface Answer {
   body: string | Buffer;
   /** Cut the connection after this many body bytes. */
   cutAfter?: number;
+  /** Send the body in pieces of this many bytes; with `chunked`, without a Content-Length. */
+  pieces?: { bytes: number; chunked: boolean };
 }
 
 let server: Server;
@@ -43,6 +45,13 @@ before(async () => {
       if (answer.cutAfter !== undefined) {
         res.writeHead(answer.status, { ...headers, 'content-length': String(body.byteLength) });
         res.write(body.subarray(0, answer.cutAfter), () => res.destroy());
+        return;
+      }
+      if (answer.pieces !== undefined) {
+        const { bytes, chunked } = answer.pieces;
+        res.writeHead(answer.status, chunked ? headers : { ...headers, 'content-length': String(body.byteLength) });
+        for (let at = 0; at < body.byteLength; at += bytes) res.write(body.subarray(at, at + bytes));
+        res.end();
         return;
       }
       res.writeHead(answer.status, headers);
@@ -155,6 +164,9 @@ function timestampText(random: () => number): RawNumber {
     `${(millis / 1000 / 1e9).toString()}E9`,
     String(Math.floor(millis / 1000)),
     (millis / 1000).toFixed(1) + '00',
+    (millis / 1000).toFixed(2),
+    `${(millis / 1000).toFixed(3)}7`, // a fourth decimal: rounded as the SDK rounds it
+    (millis / 1000 + 0.0004999).toFixed(7),
   ];
   return new RawNumber(forms[randomInt(random, forms.length)]!);
 }
@@ -214,6 +226,27 @@ describe('lean GetRecords deserializer', () => {
       assert.equal(sdk.ok, true, `case ${i}: the SDK accepts the generated answer`);
       assert.deepEqual(lean, sdk, `case ${i}: same output\n${body.slice(0, 300)}`);
       assert.equal(fellBack, false, `case ${i}: lean path used`);
+    }
+  });
+
+  it('reads a multi-megabyte answer sent in many pieces, with and without a Content-Length', async () => {
+    const random = seededRandom(0x4d);
+    const body = JSON.stringify({
+      Records: Array.from({ length: 3000 }, (_, i) => ({
+        SequenceNumber: String(49_000_000 + i),
+        ApproximateArrivalTimestamp: 1_700_000_000.25,
+        Data: Buffer.from(randomBytes(random, 1024)).toString('base64'),
+        PartitionKey: `pk-${i}`,
+      })),
+      NextShardIterator: 'next',
+      MillisBehindLatest: 0,
+    });
+    assert.ok(body.length > 4_000_000);
+    for (const pieces of [{ bytes: 65_536, chunked: false }, { bytes: 10_007, chunked: true }]) {
+      const { sdk, lean, fellBack } = await both({ status: 200, contentType: 'application/x-amz-json-1.1', body, pieces });
+      assert.equal(sdk.ok, true);
+      assert.equal(fellBack, false, 'lean path used');
+      assert.deepEqual(lean, sdk, `same output (${JSON.stringify(pieces)})`);
     }
   });
 

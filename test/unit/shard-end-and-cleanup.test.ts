@@ -5,10 +5,11 @@ import { InMemoryLeaseStore } from '../../src/leases/in-memory-lease-store.js';
 import { newLeaseForShard } from '../../src/leases/lease-creation.js';
 import { LeaseCleaner } from '../../src/leases/lease-cleaner.js';
 import { BlockedOnParentError, ShardEndHandler } from '../../src/leases/shard-end.js';
-import { ShardSyncer } from '../../src/leases/shard-syncer.js';
+import { leaseGenerations, ShardSyncer } from '../../src/leases/shard-syncer.js';
 import { FakeClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { graphA } from '../support/shard-histories.js';
+import { graphA, randomHistory } from '../support/shard-histories.js';
+import type { Lease } from '../../src/leases/lease.js';
 
 const stream = { streamName: 's' };
 const lister = (shards: Shard[]) => ({ listShards: async () => shards });
@@ -123,5 +124,50 @@ describe('ShardSyncer', () => {
     assert.deepEqual(holes, []);
     await syncer.sync();
     assert.deepEqual(holes, [1]);
+  });
+
+  it('puts the leases of one generation together, and a child only after its parents were put', async () => {
+    let maxInFlight = 0;
+    for (let seed = 1; seed <= 20; seed++) {
+      const shards = randomHistory(seed, 4, 12).list();
+      for (const initial of ['TRIM_HORIZON', 'LATEST'] as const) {
+        // Two syncs: one on an empty table, one after a lease was dropped (the non-empty rules, descendants too).
+        const store = new InMemoryLeaseStore();
+        const done = new Set<string>();
+        let inFlight = 0;
+        const put = store.createLeaseIfNotExists.bind(store);
+        store.createLeaseIfNotExists = async (lease: Lease) => {
+          for (const parent of lease.parentShardIds) {
+            if ((await store.getLease(parent)) !== undefined) assert.ok(done.has(parent), `${lease.leaseKey} put before its parent ${parent} was in`);
+          }
+          maxInFlight = Math.max(maxInFlight, ++inFlight);
+          await new Promise((r) => setImmediate(r));
+          const created = await put(lease);
+          inFlight--;
+          done.add(lease.leaseKey);
+          return created;
+        };
+        const syncer = new ShardSyncer(lister(shards), store, stream, { initial, clock: new FakeClock(), logger: silentLogger });
+        const first = await syncer.sync();
+        assert.deepEqual([...first.created].sort(), (await store.listLeases()).leases.map((l) => l.leaseKey).sort());
+        const oldest = first.created[0]!;
+        await store.deleteLease(oldest);
+        done.delete(oldest);
+        const second = await syncer.sync();
+        assert.ok(second.created.includes(oldest), 'the dropped lease is created again');
+      }
+    }
+    assert.ok(maxInFlight > 1, 'independent leases are put concurrently');
+  });
+
+  it('orders lease puts in generations: parents in an earlier wave than their children, any listing order', () => {
+    const shards = graphA().list(); // 0,1→6; 2,3→7; 6,7→8; 5→9,10
+    const leases = ['8', '9', '6', '0', '1', '7', '5', '2', '3', '10', '4'].map((id) => newLeaseForShard(byId(shards, id), 'TRIM_HORIZON'));
+    const waves = leaseGenerations(leases).map((w) => w.map((l) => l.leaseKey));
+    assert.deepEqual(waves, [['0', '1', '5', '2', '3', '4'], ['9', '6', '7', '10'], ['8']]);
+    assert.deepEqual(leaseGenerations(leases.filter((l) => l.leaseKey !== '6' && l.leaseKey !== '7')).map((w) => w.map((l) => l.leaseKey)), [
+      ['8', '0', '1', '5', '2', '3', '4'],
+      ['9', '10'],
+    ]);
   });
 });
