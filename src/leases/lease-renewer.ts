@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { NetworkError, ShutdownError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
+import { DeadlineTimer } from '../util/deadline-timer.js';
 import { KeyMutex } from '../util/key-mutex.js';
 import type { Logger } from '../util/logger.js';
 import { withTimeout } from '../util/with-timeout.js';
@@ -73,15 +74,17 @@ export interface LeaseRenewerOptions {
 export class LeaseRenewer {
   private readonly held = new Map<string, HeldLease>();
   private readonly mutex = new KeyMutex();
-  /** The stand-down timer: fires when the earliest held lease reaches its safe hold time. */
-  private watch: { abort: AbortController; deadline: number } | undefined;
+  /** Fires when the earliest held lease reaches its give-up time. */
+  private readonly giveUpTimer: DeadlineTimer;
   /** Until `start()`: no timer, no follow-up renewals (a renewer used on its own drives rounds itself). */
   private stopped = true;
 
   constructor(
     private readonly store: LeaseStore,
     private readonly options: LeaseRenewerOptions,
-  ) {}
+  ) {
+    this.giveUpTimer = new DeadlineTimer(options.clock, () => this.expireStale());
+  }
 
   /** Starts holding a lease just taken; returns its fresh concurrency token. */
   add(lease: Lease): string {
@@ -100,32 +103,19 @@ export class LeaseRenewer {
   /** No more follow-up renewals and no stand-down timer (held leases stay held until released or forgotten). */
   stop(): void {
     this.stopped = true;
-    this.watch?.abort.abort();
-    this.watch = undefined;
+    this.giveUpTimer.cancel();
   }
 
   /**
-   * Arms one timer at the moment the earliest held lease reaches its safe hold time, so a worker that cannot renew
-   * stands down on time to the millisecond, not at the next renewal round (which may itself be late). Renewals only
-   * push deadlines later, so an armed timer is kept when it is not later than the new earliest deadline; when it
-   * fires it expires what is stale and arms the next one.
+   * Arms the give-up timer for the earliest held lease, so a worker that cannot renew gives a lease up on time to the
+   * millisecond, not at the next renewal round (which may itself be late); when it fires it expires what is stale
+   * and arms the next one.
    */
   private armWatch(): void {
     if (this.stopped || this.held.size === 0) return;
     let earliest = Infinity;
     for (const h of this.held.values()) earliest = Math.min(earliest, h.lastRenewedAt + this.giveUpAfterMillis);
-    if (this.watch !== undefined && this.watch.deadline <= earliest) return;
-    this.watch?.abort.abort();
-    const watch = { abort: new AbortController(), deadline: earliest };
-    this.watch = watch;
-    // +1: expiry is "more than" the safe hold time.
-    this.options.clock.sleep(Math.max(0, earliest - this.options.clock.now()) + 1, watch.abort.signal).then(
-      () => {
-        if (this.watch === watch) this.watch = undefined;
-        this.expireStale();
-      },
-      () => undefined,
-    );
+    this.giveUpTimer.arm(earliest);
   }
 
   get size(): number {
