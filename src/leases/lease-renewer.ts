@@ -7,7 +7,6 @@ import type { Logger } from '../util/logger.js';
 import { withTimeout } from '../util/with-timeout.js';
 import { cloneLease, type Lease } from './lease.js';
 import type { CheckpointUpdate, LeaseStore, LeaseWriteResult } from './lease-store.js';
-import { firstRenewal, type RenewalOutcome, type SentRenewal } from './renewal-race.js';
 
 /** A retry of a failed renewal is not worth sending with less time than this left before the give-up. */
 const MIN_RETRY_MILLIS = 50;
@@ -53,10 +52,7 @@ export interface LeaseRenewerOptions {
    * time from when they see that write land, which is after it went out. Default: 0.
    */
   giveUpMarginMillis?: number;
-  /**
-   * A renewal unanswered this long gets a twin write alongside (see `renewAttempt`); also the bound of a checkpoint
-   * write. Unbounded when not set.
-   */
+  /** The bound of a checkpoint write (a renewal waits until its lease's give-up time). Unbounded when not set. */
   renewalTimeoutMillis?: number;
   clock: Clock;
   logger: Logger;
@@ -191,7 +187,7 @@ export class LeaseRenewer {
 
   /**
    * Stale leases are given up, then every held lease without a renewal in flight gets one, each on its own
-   * (bounded by `renewalTimeoutMillis`): a hung call on one lease never delays another's renewal. Resolves once
+   * (bounded by the lease's give-up time): a hung call on one lease never delays another's renewal. Resolves once
    * the renewals started here settled; failures other than a lost condition are retried next round.
    */
   async renewAll(): Promise<void> {
@@ -234,54 +230,38 @@ export class LeaseRenewer {
   }
 
   /**
-   * One renewal attempt that may wait for its answer until the give-up time (`budgetMillis`): an answer that late
-   * still renews. If none came within `renewalTimeoutMillis` (the lease-call bound), a second identical write is sent
-   * alongside, in case the first one's connection hangs; both are conditional on the same counter, so at most one
-   * lands and the first success wins. Resolves `true` when settled (renewed, adopted or lost), `false` when it failed
-   * and may be retried.
+   * One renewal attempt that waits for its answer until the give-up time (`budgetMillis`): an answer that late still
+   * renews, and a slow table is not made slower by more writes (no retry while the first may still land). Resolves
+   * `true` when settled (renewed, adopted or lost), `false` when it failed and may be retried.
    */
   private async renewAttempt(leaseKey: string, h: HeldLease, budgetMillis: number): Promise<boolean> {
-    const first = this.options.clock.now();
-    if (first - h.lastRenewedAt > this.giveUpAfterMillis) {
+    const sentAt = this.options.clock.now();
+    if (sentAt - h.lastRenewedAt > this.giveUpAfterMillis) {
       this.lose(leaseKey, h, 'expired-locally'); // others may soon consider it expired and take it
       return true;
     }
-    const send = (timeoutMillis: number): SentRenewal => ({ sentAt: this.options.clock.now(), call: this.store.renewLease(h.lease, { timeoutMillis }) });
-    const calls = [send(budgetMillis)];
-    const hedgeAfter = this.options.renewalTimeoutMillis;
-    let outcome: { timedOut: false; value: RenewalOutcome } | { timedOut: true };
-    if (hedgeAfter !== undefined && hedgeAfter < budgetMillis) {
-      outcome = await withTimeout(firstRenewal(calls), hedgeAfter, this.options.clock);
-      if (outcome.timedOut && this.held.get(leaseKey) === h) {
-        const left = h.lastRenewedAt + this.giveUpAfterMillis - this.options.clock.now();
-        if (left >= MIN_RETRY_MILLIS) {
-          this.options.logger.warn({ leaseKey, waitedMillis: hedgeAfter }, 'lease renewal slow; sending a second one alongside');
-          calls.push(send(left));
-          outcome = await withTimeout(firstRenewal(calls), left, this.options.clock);
-        }
+    let result: LeaseWriteResult;
+    try {
+      const outcome = await this.bounded(this.store.renewLease(h.lease, { timeoutMillis: budgetMillis }), budgetMillis);
+      if (outcome.timedOut) {
+        // It may still land: the next renewal then conflicts and adopts the one-higher counter.
+        h.unansweredSentAt = sentAt;
+        this.options.logger.warn({ leaseKey, waitedMillis: budgetMillis }, 'lease renewal not answered before the give-up time');
+        return false;
       }
-    } else {
-      outcome = await withTimeout(firstRenewal(calls), budgetMillis, this.options.clock);
-    }
-    if (outcome.timedOut) {
-      // A call may still land: the next renewal then conflicts and adopts the one-higher counter.
-      h.unansweredSentAt = calls[calls.length - 1]!.sentAt;
-      this.options.logger.warn({ leaseKey, waitedMillis: this.options.clock.now() - first }, 'lease renewal timed out; retrying');
-      return false;
-    }
-    const settled = outcome.value;
-    if ('error' in settled) {
-      this.options.logger.warn({ leaseKey, err: settled.error }, 'lease renewal failed; retrying');
+      result = outcome.value;
+    } catch (error) {
+      this.options.logger.warn({ leaseKey, err: error }, 'lease renewal failed; retrying');
       return false;
     }
     if (this.held.get(leaseKey) !== h) return true;
-    if (settled.result.ok) {
-      h.lease = settled.result.lease;
-      h.lastRenewedAt = Math.max(h.lastRenewedAt, settled.sentAt);
+    if (result.ok) {
+      h.lease = result.lease;
+      h.lastRenewedAt = Math.max(h.lastRenewedAt, sentAt);
       this.renewed(h);
       return true;
     }
-    if (settled.result.reason === 'conflict' && (await this.adoptAfterConflict(h))) return true;
+    if (result.reason === 'conflict' && (await this.adoptAfterConflict(h))) return true;
     this.lose(leaseKey, h, 'renewal-conflict');
     return true;
   }
