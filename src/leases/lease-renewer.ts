@@ -270,14 +270,16 @@ export class LeaseRenewer {
    * A checkpoint write bounded like a renewal: a call still unanswered then fails (retriable `NetworkError`, or
    * `ShutdownError` once the lease is no longer safely held), so a processor never waits forever on a hung table.
    */
-  private async boundedCheckpoint(leaseKey: string, token: string, h: HeldLease, sentAt: number, call: Promise<LeaseWriteResult>): Promise<LeaseWriteResult> {
-    const outcome = await this.bounded(call);
+  private async boundedCheckpoint(leaseKey: string, token: string, h: HeldLease, sentAt: number, update: CheckpointUpdate): Promise<LeaseWriteResult> {
+    // Like a renewal, it may wait until the give-up time (it renews too), at least the lease-call bound.
+    const budget = Math.max(this.options.renewalTimeoutMillis ?? 0, h.lastRenewedAt + this.giveUpAfterMillis - sentAt);
+    const outcome = await this.bounded(this.store.updateCheckpoint(h.lease, update, { timeoutMillis: budget }), budget);
     if (!outcome.timedOut) return outcome.value;
     h.unansweredSentAt = sentAt;
     if (this.held.get(leaseKey) !== h || this.options.clock.now() - h.lastRenewedAt > this.giveUpAfterMillis) {
       throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: the lease was not renewed in time`);
     }
-    throw new NetworkError(`checkpoint of ${leaseKey} not answered within ${this.options.renewalTimeoutMillis} ms`);
+    throw new NetworkError(`checkpoint of ${leaseKey} not answered within ${budget} ms`);
   }
 
   /** A store call bounded by `renewalTimeoutMillis` (unbounded when not set). */
@@ -358,7 +360,7 @@ export class LeaseRenewer {
         throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: this worker no longer holds the lease`);
       }
       const sentAt = this.options.clock.now();
-      let result = await this.boundedCheckpoint(leaseKey, token, h, sentAt, this.store.updateCheckpoint(h.lease, update));
+      let result = await this.boundedCheckpoint(leaseKey, token, h, sentAt, update);
       // A graceful handoff toward another worker changes the owner without a counter bump: adopt it (we are the
       // checkpoint owner, which is exactly who should write this checkpoint) and write again.
       if (!result.ok && result.reason === 'conflict' && (await this.adoptAfterConflict(h))) {
