@@ -7,8 +7,8 @@
 export interface TimeoutOptions {
   /**
    * DynamoDB lease operations (GetItem, PutItem, UpdateItem, DeleteItem: renewals, takes, releases, checkpoints).
-   * A renewal is the exception: it may wait for its answer until its lease's give-up time (`failoverTimeMillis`
-   * minus a quarter renewal interval) and sends a second identical write after this long (a hung connection).
+   * Renewals and checkpoints wait longer when their lease allows: until its give-up time (`failoverTimeMillis` minus
+   * a quarter renewal interval), since a late answer still counts and more writes would only load a slow table.
    * At most `failoverTimeMillis`. With the default failover time it is well under the renewal interval
    * (`failoverTimeMillis / 3 − epsilonMillis`), so a hung renewal never runs into the next one; it is never below
    * 1 s by default, since a checkpoint that times out is a batch processed again.

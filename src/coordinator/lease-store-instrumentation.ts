@@ -1,6 +1,6 @@
 import type { HashKeyRange } from '../shards/hash-key-range.js';
 import { shardIdOf, type Lease } from '../leases/lease.js';
-import type { CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult, RenewOptions } from '../leases/lease-store.js';
+import type { CallOptions, CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult, RenewOptions } from '../leases/lease-store.js';
 import type { Metrics, MetricScope } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 
@@ -79,8 +79,8 @@ export class InstrumentedLeaseStore implements LeaseStore {
     return this.observe(() => this.store.evictLease(lease));
   }
 
-  updateCheckpoint(lease: Lease, update: CheckpointUpdate): Promise<LeaseWriteResult> {
-    return this.observe(() => this.store.updateCheckpoint(lease, update), (ok, millis) => {
+  updateCheckpoint(lease: Lease, update: CheckpointUpdate, options?: CallOptions): Promise<LeaseWriteResult> {
+    return this.observe(() => this.store.updateCheckpoint(lease, update, options), (ok, millis) => {
       this.shardScope(lease).success('UpdateLease', ok, millis, 'DETAILED');
       if (ok) this.observer.renewalAnswered();
     });

@@ -344,12 +344,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    * One shutdown step that may wait on AWS calls, bounded by the renewal interval (see {@link shutdown}): when it
    * does not finish in time the worker logs it and goes on; the work left running is fenced or harmless.
    */
-  private async bounded(step: string, work: Promise<unknown> | undefined): Promise<void> {
+  private async bounded(step: string, work: Promise<unknown> | undefined, whenLate = 'shutdown step still running (an AWS call hangs?); going on'): Promise<void> {
     if (work === undefined) return;
     const guarded = work.catch((error: unknown) => this.options.logger.warn({ step, err: error }, 'shutdown step failed; going on'));
     const stepMillis = this.options.leases.renewIntervalMillis;
     if ((await withTimeout(guarded, stepMillis, this.options.clock)).timedOut) {
-      this.options.logger.warn({ step, waitedMillis: stepMillis }, 'shutdown step still running (an AWS call hangs?); going on');
+      this.options.logger.warn({ step, waitedMillis: stepMillis }, whenLate);
     }
   }
 
@@ -371,7 +371,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     await this.bounded('release leases', this.coordinator?.releaseAll());
     await this.bounded('close fan-out', Promise.all([...this.streamContexts(), ...this.retired].map(async (c) => { await c.fanOut?.shutdown(); })));
     this.closeClients();
-    await this.bounded('flush metrics', this.observability.stop());
+    // Only the CloudWatch sink flushes (Prometheus is scraped): say what is lost when it is late.
+    await this.bounded('flush metrics', this.observability.stop(), 'could not publish metrics to CloudWatch before shutdown (no answer in time); the last ones are dropped');
     this.options.logger.info({ workerId: this.options.workerId, graceful }, 'worker stopped');
     this.emit('shutdown', { graceful });
   }

@@ -4,7 +4,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import type { HashKeyRange } from '../shards/hash-key-range.js';
 import type { Lease } from './lease.js';
 import { A, b, formatThroughput, fromItem, keyOf, n, readLeaseItems, s, ss, toItem } from './lease-serializer.js';
-import type { CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult, RenewOptions } from './lease-store.js';
+import type { CallOptions, CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult, RenewOptions } from './lease-store.js';
 
 export interface DynamoDbLeaseStoreOptions {
   /** Default for `getLease` and the scans of `listLeases` (Java KCL's `consistentReads`, default false). */
@@ -191,7 +191,7 @@ export class DynamoDbLeaseStore implements LeaseStore {
     });
   }
 
-  async updateCheckpoint(lease: Lease, update: CheckpointUpdate): Promise<LeaseWriteResult> {
+  async updateCheckpoint(lease: Lease, update: CheckpointUpdate, options: CallOptions = {}): Promise<LeaseWriteResult> {
     const x = new Expression();
     const condition = [x.eq(A.leaseCounter, n(lease.leaseCounter)), x.eqOrAbsent(A.leaseOwner, lease.leaseOwner)];
     const set = [
@@ -211,7 +211,7 @@ export class DynamoDbLeaseStore implements LeaseStore {
     }
     if (update.pendingCheckpointState === null) remove.push(x.name(A.pendingCheckpointState));
     else if (update.pendingCheckpointState !== undefined) set.push(`${x.name(A.pendingCheckpointState)} = ${x.value(b(update.pendingCheckpointState))}`);
-    return this.conditionalUpdate(lease.leaseKey, x, condition, { set, remove });
+    return this.conditionalUpdate(lease.leaseKey, x, condition, { set, remove }, options.timeoutMillis);
   }
 
   async updateMetaInfo(leaseKey: string, meta: { childShardIds?: string[]; hashKeyRange?: HashKeyRange }): Promise<LeaseWriteResult> {

@@ -3,7 +3,7 @@ import { IllegalArgumentError, InvalidStateError, MalformedLeaseError, ResourceN
 import type { HashKeyRange } from '../shards/hash-key-range.js';
 import type { Lease } from './lease.js';
 import { A, b, formatThroughput, fromItem, n, readLeaseItems, s, ss, toItem } from './lease-serializer.js';
-import type { CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult, RenewOptions } from './lease-store.js';
+import type { CallOptions, CheckpointUpdate, LeaseStore, LeaseTableOptions, LeaseWriteResult, ListLeasesResult, RenewOptions } from './lease-store.js';
 
 /** Names of the `LeaseStore` operations, for fault injection and call counting. */
 export type LeaseStoreOperation = {
@@ -203,7 +203,7 @@ export class InMemoryLeaseStore implements LeaseStore {
     });
   }
 
-  async updateCheckpoint(lease: Lease, update: CheckpointUpdate): Promise<LeaseWriteResult> {
+  async updateCheckpoint(lease: Lease, update: CheckpointUpdate, _options?: CallOptions): Promise<LeaseWriteResult> {
     await this.enter('updateCheckpoint');
     const set: AttributeMap = {
       [A.checkpoint]: s(update.checkpoint.sequenceNumber),

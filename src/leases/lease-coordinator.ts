@@ -20,9 +20,8 @@ export interface LeaseCoordinatorOptions {
   /** After this long (plus the failover time) a pending incoming handoff is taken outright. */
   gracefulHandoffTimeoutMillis: number;
   /**
-   * After this long without an answer a renewal sends a second identical write alongside (the first one's connection
-   * may hang); either may answer until the lease's give-up time. The Scheduler passes `timeouts.leaseCallMillis`;
-   * default here: the renewal interval. A slow renewal never delays another lease's (each lease renews on its own).
+   * Bound of a checkpoint write and of the keyed calls around handoffs (a renewal waits until its lease's give-up
+   * time). The Scheduler passes `timeouts.leaseCallMillis`; default here: the renewal interval.
    */
   renewalTimeoutMillis?: number;
   clock: Clock;

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { NetworkError, ShutdownError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
+import { DeadlineTimer } from '../util/deadline-timer.js';
 import { KeyMutex } from '../util/key-mutex.js';
 import type { Logger } from '../util/logger.js';
 import { withTimeout } from '../util/with-timeout.js';
 import { cloneLease, type Lease } from './lease.js';
 import type { CheckpointUpdate, LeaseStore, LeaseWriteResult } from './lease-store.js';
-import { firstRenewal, type RenewalOutcome, type SentRenewal } from './renewal-race.js';
 
 /** A retry of a failed renewal is not worth sending with less time than this left before the give-up. */
 const MIN_RETRY_MILLIS = 50;
@@ -52,10 +52,7 @@ export interface LeaseRenewerOptions {
    * time from when they see that write land, which is after it went out. Default: 0.
    */
   giveUpMarginMillis?: number;
-  /**
-   * A renewal unanswered this long gets a twin write alongside (see `renewAttempt`); also the bound of a checkpoint
-   * write. Unbounded when not set.
-   */
+  /** The bound of a checkpoint write (a renewal waits until its lease's give-up time). Unbounded when not set. */
   renewalTimeoutMillis?: number;
   clock: Clock;
   logger: Logger;
@@ -73,15 +70,17 @@ export interface LeaseRenewerOptions {
 export class LeaseRenewer {
   private readonly held = new Map<string, HeldLease>();
   private readonly mutex = new KeyMutex();
-  /** The stand-down timer: fires when the earliest held lease reaches its safe hold time. */
-  private watch: { abort: AbortController; deadline: number } | undefined;
+  /** Fires when the earliest held lease reaches its give-up time. */
+  private readonly giveUpTimer: DeadlineTimer;
   /** Until `start()`: no timer, no follow-up renewals (a renewer used on its own drives rounds itself). */
   private stopped = true;
 
   constructor(
     private readonly store: LeaseStore,
     private readonly options: LeaseRenewerOptions,
-  ) {}
+  ) {
+    this.giveUpTimer = new DeadlineTimer(options.clock, () => this.expireStale());
+  }
 
   /** Starts holding a lease just taken; returns its fresh concurrency token. */
   add(lease: Lease): string {
@@ -100,32 +99,19 @@ export class LeaseRenewer {
   /** No more follow-up renewals and no stand-down timer (held leases stay held until released or forgotten). */
   stop(): void {
     this.stopped = true;
-    this.watch?.abort.abort();
-    this.watch = undefined;
+    this.giveUpTimer.cancel();
   }
 
   /**
-   * Arms one timer at the moment the earliest held lease reaches its safe hold time, so a worker that cannot renew
-   * stands down on time to the millisecond, not at the next renewal round (which may itself be late). Renewals only
-   * push deadlines later, so an armed timer is kept when it is not later than the new earliest deadline; when it
-   * fires it expires what is stale and arms the next one.
+   * Arms the give-up timer for the earliest held lease, so a worker that cannot renew gives a lease up on time to the
+   * millisecond, not at the next renewal round (which may itself be late); when it fires it expires what is stale
+   * and arms the next one.
    */
   private armWatch(): void {
     if (this.stopped || this.held.size === 0) return;
     let earliest = Infinity;
     for (const h of this.held.values()) earliest = Math.min(earliest, h.lastRenewedAt + this.giveUpAfterMillis);
-    if (this.watch !== undefined && this.watch.deadline <= earliest) return;
-    this.watch?.abort.abort();
-    const watch = { abort: new AbortController(), deadline: earliest };
-    this.watch = watch;
-    // +1: expiry is "more than" the safe hold time.
-    this.options.clock.sleep(Math.max(0, earliest - this.options.clock.now()) + 1, watch.abort.signal).then(
-      () => {
-        if (this.watch === watch) this.watch = undefined;
-        this.expireStale();
-      },
-      () => undefined,
-    );
+    this.giveUpTimer.arm(earliest);
   }
 
   get size(): number {
@@ -201,7 +187,7 @@ export class LeaseRenewer {
 
   /**
    * Stale leases are given up, then every held lease without a renewal in flight gets one, each on its own
-   * (bounded by `renewalTimeoutMillis`): a hung call on one lease never delays another's renewal. Resolves once
+   * (bounded by the lease's give-up time): a hung call on one lease never delays another's renewal. Resolves once
    * the renewals started here settled; failures other than a lost condition are retried next round.
    */
   async renewAll(): Promise<void> {
@@ -244,54 +230,38 @@ export class LeaseRenewer {
   }
 
   /**
-   * One renewal attempt that may wait for its answer until the give-up time (`budgetMillis`): an answer that late
-   * still renews. If none came within `renewalTimeoutMillis` (the lease-call bound), a second identical write is sent
-   * alongside, in case the first one's connection hangs; both are conditional on the same counter, so at most one
-   * lands and the first success wins. Resolves `true` when settled (renewed, adopted or lost), `false` when it failed
-   * and may be retried.
+   * One renewal attempt that waits for its answer until the give-up time (`budgetMillis`): an answer that late still
+   * renews, and a slow table is not made slower by more writes (no retry while the first may still land). Resolves
+   * `true` when settled (renewed, adopted or lost), `false` when it failed and may be retried.
    */
   private async renewAttempt(leaseKey: string, h: HeldLease, budgetMillis: number): Promise<boolean> {
-    const first = this.options.clock.now();
-    if (first - h.lastRenewedAt > this.giveUpAfterMillis) {
+    const sentAt = this.options.clock.now();
+    if (sentAt - h.lastRenewedAt > this.giveUpAfterMillis) {
       this.lose(leaseKey, h, 'expired-locally'); // others may soon consider it expired and take it
       return true;
     }
-    const send = (timeoutMillis: number): SentRenewal => ({ sentAt: this.options.clock.now(), call: this.store.renewLease(h.lease, { timeoutMillis }) });
-    const calls = [send(budgetMillis)];
-    const hedgeAfter = this.options.renewalTimeoutMillis;
-    let outcome: { timedOut: false; value: RenewalOutcome } | { timedOut: true };
-    if (hedgeAfter !== undefined && hedgeAfter < budgetMillis) {
-      outcome = await withTimeout(firstRenewal(calls), hedgeAfter, this.options.clock);
-      if (outcome.timedOut && this.held.get(leaseKey) === h) {
-        const left = h.lastRenewedAt + this.giveUpAfterMillis - this.options.clock.now();
-        if (left >= MIN_RETRY_MILLIS) {
-          this.options.logger.warn({ leaseKey, waitedMillis: hedgeAfter }, 'lease renewal slow; sending a second one alongside');
-          calls.push(send(left));
-          outcome = await withTimeout(firstRenewal(calls), left, this.options.clock);
-        }
+    let result: LeaseWriteResult;
+    try {
+      const outcome = await this.bounded(this.store.renewLease(h.lease, { timeoutMillis: budgetMillis }), budgetMillis);
+      if (outcome.timedOut) {
+        // It may still land: the next renewal then conflicts and adopts the one-higher counter.
+        h.unansweredSentAt = sentAt;
+        this.options.logger.warn({ leaseKey, waitedMillis: budgetMillis }, 'lease renewal not answered before the give-up time');
+        return false;
       }
-    } else {
-      outcome = await withTimeout(firstRenewal(calls), budgetMillis, this.options.clock);
-    }
-    if (outcome.timedOut) {
-      // A call may still land: the next renewal then conflicts and adopts the one-higher counter.
-      h.unansweredSentAt = calls[calls.length - 1]!.sentAt;
-      this.options.logger.warn({ leaseKey, waitedMillis: this.options.clock.now() - first }, 'lease renewal timed out; retrying');
-      return false;
-    }
-    const settled = outcome.value;
-    if ('error' in settled) {
-      this.options.logger.warn({ leaseKey, err: settled.error }, 'lease renewal failed; retrying');
+      result = outcome.value;
+    } catch (error) {
+      this.options.logger.warn({ leaseKey, err: error }, 'lease renewal failed; retrying');
       return false;
     }
     if (this.held.get(leaseKey) !== h) return true;
-    if (settled.result.ok) {
-      h.lease = settled.result.lease;
-      h.lastRenewedAt = Math.max(h.lastRenewedAt, settled.sentAt);
+    if (result.ok) {
+      h.lease = result.lease;
+      h.lastRenewedAt = Math.max(h.lastRenewedAt, sentAt);
       this.renewed(h);
       return true;
     }
-    if (settled.result.reason === 'conflict' && (await this.adoptAfterConflict(h))) return true;
+    if (result.reason === 'conflict' && (await this.adoptAfterConflict(h))) return true;
     this.lose(leaseKey, h, 'renewal-conflict');
     return true;
   }
@@ -300,14 +270,16 @@ export class LeaseRenewer {
    * A checkpoint write bounded like a renewal: a call still unanswered then fails (retriable `NetworkError`, or
    * `ShutdownError` once the lease is no longer safely held), so a processor never waits forever on a hung table.
    */
-  private async boundedCheckpoint(leaseKey: string, token: string, h: HeldLease, sentAt: number, call: Promise<LeaseWriteResult>): Promise<LeaseWriteResult> {
-    const outcome = await this.bounded(call);
+  private async boundedCheckpoint(leaseKey: string, token: string, h: HeldLease, sentAt: number, update: CheckpointUpdate): Promise<LeaseWriteResult> {
+    // Like a renewal, it may wait until the give-up time (it renews too), at least the lease-call bound.
+    const budget = Math.max(this.options.renewalTimeoutMillis ?? 0, h.lastRenewedAt + this.giveUpAfterMillis - sentAt);
+    const outcome = await this.bounded(this.store.updateCheckpoint(h.lease, update, { timeoutMillis: budget }), budget);
     if (!outcome.timedOut) return outcome.value;
     h.unansweredSentAt = sentAt;
     if (this.held.get(leaseKey) !== h || this.options.clock.now() - h.lastRenewedAt > this.giveUpAfterMillis) {
       throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: the lease was not renewed in time`);
     }
-    throw new NetworkError(`checkpoint of ${leaseKey} not answered within ${this.options.renewalTimeoutMillis} ms`);
+    throw new NetworkError(`checkpoint of ${leaseKey} not answered within ${budget} ms`);
   }
 
   /** A store call bounded by `renewalTimeoutMillis` (unbounded when not set). */
@@ -388,7 +360,7 @@ export class LeaseRenewer {
         throw new ShutdownError(`Can't update checkpoint of ${leaseKey}: this worker no longer holds the lease`);
       }
       const sentAt = this.options.clock.now();
-      let result = await this.boundedCheckpoint(leaseKey, token, h, sentAt, this.store.updateCheckpoint(h.lease, update));
+      let result = await this.boundedCheckpoint(leaseKey, token, h, sentAt, update);
       // A graceful handoff toward another worker changes the owner without a counter bump: adopt it (we are the
       // checkpoint owner, which is exactly who should write this checkpoint) and write again.
       if (!result.ok && result.reason === 'conflict' && (await this.adoptAfterConflict(h))) {

@@ -37,12 +37,16 @@ export interface LeaseTableOptions {
  * The lease table. Every write that touches ownership or checkpoint is conditional; each returns the
  * lease as stored after the write so callers never guess the new counter.
  */
-/** What a renewal may carry besides the counter bump. */
-export interface RenewOptions {
-  /** Java KCL 3.x's throughput attribute (written when given). */
-  throughputKBps?: number;
+/** Per-call options of a lease write. */
+export interface CallOptions {
   /** The call's own deadline (a store with deadlines uses it instead of its item deadline). */
   timeoutMillis?: number;
+}
+
+/** What a renewal may carry besides the counter bump. */
+export interface RenewOptions extends CallOptions {
+  /** Java KCL 3.x's throughput attribute (written when given). */
+  throughputKBps?: number;
 }
 
 export interface LeaseStore {
@@ -62,7 +66,7 @@ export interface LeaseStore {
   /** Releases: removes the owner and bumps the counter, if `lease.leaseOwner` still owns it. */
   evictLease(lease: Lease): Promise<LeaseWriteResult>;
   /** Writes a checkpoint (counter+1, ownerSwitches=0), conditional on counter and owner. */
-  updateCheckpoint(lease: Lease, update: CheckpointUpdate): Promise<LeaseWriteResult>;
+  updateCheckpoint(lease: Lease, update: CheckpointUpdate, options?: CallOptions): Promise<LeaseWriteResult>;
   /** Writes shard metadata (children, hash range) without bumping the counter; conditional on existence. */
   updateMetaInfo(leaseKey: string, meta: { childShardIds?: string[]; hashKeyRange?: HashKeyRange }): Promise<LeaseWriteResult>;
   /** Unconditional delete (Java KCL's cleanup). */
