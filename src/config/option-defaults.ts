@@ -96,6 +96,8 @@ export const LEASE_DEFAULTS = {
   cleanupLeasesUponShardCompletion: true,
   cleanupIntervalMillis: 60_000,
   tableActiveTimeoutMillis: 120_000,
+  steadyTakerIntervalMillis: undefined,
+  failureWatchers: 2,
 } as const satisfies Defaults<LeaseOptions>;
 
 export const TIMEOUT_DEFAULTS = {

@@ -202,6 +202,22 @@ export interface LeaseOptions {
    * @defaultValue 120000
    */
   tableActiveTimeoutMillis?: number;
+  /**
+   * Big fleets: how often a worker scans the lease table while it is balanced (nothing to take or steal) and is
+   * not a failure watcher. Scans are the fleet's main read cost (every scan reads the whole table); a worker that is
+   * short of leases, or sees a lease free, scans every `takerIntervalMillis` again. Set it to `takerIntervalMillis`
+   * to make every worker scan at that pace, as before this option existed. See docs/operations.md, "Running big fleets".
+   * @defaultValue failoverTimeMillis × 6 (60000 with the default failover time)
+   */
+  steadyTakerIntervalMillis?: number;
+  /**
+   * Big fleets: how many workers (the lowest worker ids holding leases) keep scanning every `takerIntervalMillis`
+   * to detect dead workers; they take over a dead worker's leases within about `failoverTimeMillis +
+   * takerIntervalMillis`, and the others then even out the load by stealing at their steady pace. 0 leaves failure
+   * detection to the steady pace.
+   * @defaultValue 2
+   */
+  failureWatchers?: number;
 }
 
 /** AWS endpoints, for local emulators or VPC endpoints. */

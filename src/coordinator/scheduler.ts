@@ -148,6 +148,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       maxLeasesToStealAtOneTime: o.leases.maxLeasesToStealAtOneTime,
       gracefulHandoff: o.leases.gracefulHandoff,
       gracefulHandoffTimeoutMillis: o.leases.gracefulHandoffTimeoutMillis,
+      steadyTakerIntervalMillis: o.leases.steadyTakerIntervalMillis,
+      failureWatchers: o.leases.failureWatchers,
       clock: o.clock,
       logger: o.logger.child({ component: 'leases' }),
       listLeases: () => store.listLeases(),

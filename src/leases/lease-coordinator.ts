@@ -5,7 +5,7 @@ import { PeriodicTask } from '../util/periodic-task.js';
 import type { Lease } from './lease.js';
 import { LeaseRenewer, type LeaseLossReason } from './lease-renewer.js';
 import type { CheckpointUpdate, LeaseStore, ListLeasesResult } from './lease-store.js';
-import { LeaseTaker, type TakeRound } from './lease-taker.js';
+import { LeaseTaker, type LeaseTakerOptions, type TakeRound } from './lease-taker.js';
 
 export interface LeaseCoordinatorOptions {
   workerId: string;
@@ -25,6 +25,10 @@ export interface LeaseCoordinatorOptions {
    * Keyed reads and writes (renewals, checkpoints) always go to `store` directly.
    */
   listLeases?: () => Promise<ListLeasesResult>;
+  /** Fleet cadence (see `LeaseTakerOptions`): unset keeps every taker tick a full scan. */
+  steadyTakerIntervalMillis?: number;
+  failureWatchers?: number;
+  decide?: LeaseTakerOptions['decide'];
 }
 
 /** `release(…, { backOff: true })`: first cool-down, doubled per consecutive failure up to the cap. */
@@ -108,7 +112,8 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
   /** One taker round now (also what the timer runs). */
   async runTaker(): Promise<TakeRound | undefined> {
     if (!this.takingEnabled) return undefined;
-    const round = await this.taker.takeLeases();
+    const round = await this.taker.takeLeasesIfDue();
+    if (round === undefined) return undefined; // a steady worker skips most ticks
     if (!this.takingEnabled) {
       // Stopped while the round was in flight: give back what it took.
       await Promise.all([...round.taken, ...round.stolen].map((l) => this.store.evictLease(l).catch(() => undefined)));

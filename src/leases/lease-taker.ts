@@ -2,7 +2,10 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Lease } from './lease.js';
 import type { LeaseStore, ListLeasesResult } from './lease-store.js';
-import { decideLeasesToTake, observeLeases, type LeaseObservation, type TakerDecision } from './lease-taker-decision.js';
+import { decideLeasesToTake, isAvailable, observeLeases, type LeaseObservation, type TakerDecision, type TakerInput } from './lease-taker-decision.js';
+
+/** Taker intervals above this skip the discovery round (a lone worker would wait that long for its other leases). */
+const MAX_DISCOVERY_MILLIS = 5000;
 
 export interface LeaseTakerOptions {
   workerId: string;
@@ -14,6 +17,18 @@ export interface LeaseTakerOptions {
   clock: Clock;
   logger: Logger;
   random?: () => number;
+  /**
+   * Fleet cadence: a worker that has nothing to take or steal, and is not a failure watcher, scans only this
+   * often; the taker timer still ticks at `takerIntervalMillis` and such ticks are skipped. Unset or ≤ the taker
+   * interval: every tick scans.
+   */
+  steadyTakerIntervalMillis?: number;
+  /** How many workers (the lowest ids seen) keep scanning every tick to detect failures. @defaultValue 0 */
+  failureWatchers?: number;
+  /** The taker interval; the first one after start is the discovery window (at most one lease taken). */
+  takerIntervalMillis?: number;
+  /** Replaces the decision (the fleet simulator's Java KCL 2.x baseline). */
+  decide?: (input: TakerInput) => TakerDecision;
 }
 
 export interface TakeRound {
@@ -35,6 +50,11 @@ export class LeaseTaker {
   private observations = new Map<string, LeaseObservation>();
   /** Leases this worker gave up after failures, with the local time before which it will not take them again. */
   private readonly cooldowns = new Map<string, number>();
+  private firstScanAt: number | undefined;
+  private lastScanAt: number | undefined;
+  /** Whether the last round found nothing to do for this worker and it is no watcher: scan at the steady cadence. */
+  private steady = false;
+  private watcher = false;
 
   constructor(
     private readonly store: LeaseStore,
@@ -43,12 +63,45 @@ export class LeaseTaker {
     private readonly listLeases: () => Promise<ListLeasesResult> = () => store.listLeases(),
   ) {}
 
+  /** Whether this worker currently keeps watch for failures (scans every tick). */
+  get isWatcher(): boolean {
+    return this.watcher;
+  }
+
+  /** Whether the next tick would scan (false while steady and the steady interval has not passed). */
+  scanDue(): boolean {
+    const steadyEvery = this.options.steadyTakerIntervalMillis;
+    if (this.lastScanAt === undefined || !this.steady || steadyEvery === undefined) return true;
+    // Half a tick of slack: the timer runs with fixed delay, so ticks drift later than the nominal interval.
+    const slack = (this.options.takerIntervalMillis ?? 0) / 2;
+    return this.options.clock.now() - this.lastScanAt >= steadyEvery - slack;
+  }
+
+  /** One taker round, or `undefined` when the round is skipped by the steady cadence (see {@link scanDue}). */
+  async takeLeasesIfDue(): Promise<TakeRound | undefined> {
+    return this.scanDue() ? this.takeLeases() : undefined;
+  }
+
   async takeLeases(): Promise<TakeRound> {
     const { leases, malformed } = await this.listLeases();
     for (const error of malformed) this.options.logger.warn({ err: error, leaseKey: error.leaseKey }, 'skipping malformed lease item');
     const now = this.options.clock.now();
+    this.lastScanAt = now;
+    this.firstScanAt ??= now;
+    // Discovery costs a single worker one taker interval for the rest of its leases: only with short intervals.
+    const interval = this.options.takerIntervalMillis;
+    const discovering = interval !== undefined && interval <= MAX_DISCOVERY_MILLIS && now - this.firstScanAt < interval;
     this.observations = observeLeases(this.observations, leases, now);
-    const decision = decideLeasesToTake({
+    const owners = new Set<string>([this.options.workerId]);
+    for (const lease of leases) {
+      // Owners of live leases only: when a watcher dies, the next worker in id order takes over the watch.
+      if (lease.leaseOwner !== undefined && !isAvailable(lease, this.observations, now, this.options.failoverTimeMillis)) owners.add(lease.leaseOwner);
+    }
+    const watchers = [...owners].sort().slice(0, this.options.failureWatchers ?? 0);
+    // Not in its first two intervals: a fleet starting together spreads by the plan, not into the watchers.
+    const settledIn = now - this.firstScanAt >= 2 * (this.options.takerIntervalMillis ?? 0);
+    this.watcher = settledIn && watchers.includes(this.options.workerId);
+    const input: TakerInput = {
       leases,
       observations: this.observations,
       now,
@@ -56,8 +109,14 @@ export class LeaseTaker {
       failoverTimeMillis: this.options.failoverTimeMillis,
       maxLeasesForWorker: this.options.maxLeasesForWorker,
       maxLeasesToStealAtOneTime: this.options.maxLeasesToStealAtOneTime,
+      discovering,
+      ...(this.watcher ? { watchers, unownedGraceMillis: 2 * (this.options.takerIntervalMillis ?? 0) } : {}),
+      ...(settledIn && this.options.steadyTakerIntervalMillis !== undefined
+        ? { freshReleaseGraceMillis: 2 * (this.options.takerIntervalMillis ?? 0) }
+        : {}),
       ...(this.options.random ? { random: this.options.random } : {}),
-    });
+    };
+    const decision = (this.options.decide ?? decideLeasesToTake)(input);
     if (decision.spillover > 0) {
       this.options.logger.warn({ spillover: decision.spillover, target: decision.target }, 'maxLeasesForWorker leaves some shards unprocessed by this fleet');
     }
@@ -67,6 +126,8 @@ export class LeaseTaker {
       decision.toSteal = decision.toSteal.filter((l) => !this.cooldowns.has(l.leaseKey));
     }
     const [taken, moved] = await Promise.all([this.takeAll(decision.toTake), this.stealAll(decision.toSteal)]);
+    // Steady only when this round had nothing to do and got nothing wrong; any move keeps the fast cadence.
+    this.steady = !this.watcher && !discovering && decision.deferred === 0 && decision.toTake.length === 0 && decision.toSteal.length === 0 && decision.myCount >= decision.floorShare;
     return {
       decision,
       taken,
