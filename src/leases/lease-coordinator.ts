@@ -169,6 +169,16 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
     );
   }
 
+  /** Whether this worker scans every taker tick to detect failures (see `failureWatchers`). */
+  get isWatching(): boolean {
+    return this.taker.isWatching;
+  }
+
+  /** The failure watchers' leases this worker checks between its steady scans (a standby's; else empty). */
+  get watchSentinels(): string[] {
+    return this.taker.sentinelKeys;
+  }
+
   /** Leases we are waiting to receive through a graceful handoff. */
   get pendingHandoffs(): string[] {
     return [...this.incoming.keys()];

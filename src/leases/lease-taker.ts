@@ -23,12 +23,23 @@ export interface LeaseTakerOptions {
    * interval: every tick scans.
    */
   steadyTakerIntervalMillis?: number;
-  /** How many workers (the lowest ids seen) keep scanning every tick to detect failures. @defaultValue 0 */
+  /**
+   * How many workers (the lowest ids holding live leases) keep scanning every tick to detect failures; the next as
+   * many ids are standbys that check one lease of each watcher every tick (a GetItem each) and start watching when
+   * one goes stale. A fleet of at most twice this many workers all watch. @defaultValue 0
+   */
   failureWatchers?: number;
   /** The taker interval; the first one after start is the discovery window (at most one lease taken). */
   takerIntervalMillis?: number;
   /** Replaces the decision (the fleet simulator's Java KCL 2.x baseline). */
   decide?: (input: TakerInput) => TakerDecision;
+}
+
+interface Sentinel {
+  leaseKey: string;
+  owner: string;
+  counter: number;
+  lastChangeAt: number;
 }
 
 export interface TakeRound {
@@ -52,9 +63,16 @@ export class LeaseTaker {
   private readonly cooldowns = new Map<string, number>();
   private firstScanAt: number | undefined;
   private lastScanAt: number | undefined;
-  /** Whether the last round found nothing to do for this worker and it is no watcher: scan at the steady cadence. */
+  /** Whether the last round found nothing to do for this worker and it does not watch: scan at the steady cadence. */
   private steady = false;
+  /** In the watcher set of a big fleet (past its start): also takes a dead worker's leases beyond its share. */
   private watcher = false;
+  /** Scans every tick: a watcher, everyone in a small fleet, a worker starting, or a standby that saw a watcher stop. */
+  private watching = true;
+  /** A standby's watch on the watchers: one lease of each, with the local time its counter last moved. */
+  private sentinels: Sentinel[] = [];
+  /** A standby that saw a watcher's lease go stale watches until then (its own scans catch up meanwhile). */
+  private promotedUntil = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly store: LeaseStore,
@@ -64,8 +82,13 @@ export class LeaseTaker {
   ) {}
 
   /** Whether this worker currently keeps watch for failures (scans every tick). */
-  get isWatcher(): boolean {
-    return this.watcher;
+  get isWatching(): boolean {
+    return this.watching;
+  }
+
+  /** The watchers' leases a standby checks between its steady scans. */
+  get sentinelKeys(): string[] {
+    return this.sentinels.map((s) => s.leaseKey);
   }
 
   /** Whether the next tick would scan (false while steady and the steady interval has not passed). */
@@ -79,7 +102,38 @@ export class LeaseTaker {
 
   /** One taker round, or `undefined` when the round is skipped by the steady cadence (see {@link scanDue}). */
   async takeLeasesIfDue(): Promise<TakeRound | undefined> {
-    return this.scanDue() ? this.takeLeases() : undefined;
+    if (this.scanDue()) return this.takeLeases();
+    if (this.sentinels.length > 0 && (await this.sentinelStale())) {
+      // A watcher stopped renewing (or its lease moved): watch until our own observations show who is gone.
+      this.promotedUntil = this.options.clock.now() + 2 * this.options.failoverTimeMillis;
+      this.options.logger.info({ watchers: this.sentinels.map((s) => s.owner) }, 'a failure watcher looks stale; watching for failures');
+      return this.takeLeases();
+    }
+    return undefined;
+  }
+
+  /** One eventually consistent GetItem per sentinel; true when one's owner changed or its counter stood still too long. */
+  private async sentinelStale(): Promise<boolean> {
+    const stale = await Promise.all(
+      this.sentinels.map(async (sentinel) => {
+        let lease: Lease | undefined;
+        try {
+          lease = await this.store.getLease(sentinel.leaseKey);
+        } catch (error) {
+          this.options.logger.warn({ leaseKey: sentinel.leaseKey, err: error }, 'checking a failure watcher failed; next tick');
+          return false;
+        }
+        const now = this.options.clock.now();
+        if (lease === undefined || lease.leaseOwner !== sentinel.owner) return true;
+        if (lease.leaseCounter !== sentinel.counter) {
+          sentinel.counter = lease.leaseCounter;
+          sentinel.lastChangeAt = now;
+          return false;
+        }
+        return now - sentinel.lastChangeAt > this.options.failoverTimeMillis;
+      }),
+    );
+    return stale.includes(true);
   }
 
   async takeLeases(): Promise<TakeRound> {
@@ -97,10 +151,16 @@ export class LeaseTaker {
       // Owners of live leases only: when a watcher dies, the next worker in id order takes over the watch.
       if (lease.leaseOwner !== undefined && !isAvailable(lease, this.observations, now, this.options.failoverTimeMillis)) owners.add(lease.leaseOwner);
     }
-    const watchers = [...owners].sort().slice(0, this.options.failureWatchers ?? 0);
+    const k = this.options.failureWatchers ?? 0;
+    const ranked = [...owners].sort();
+    const watchers = ranked.slice(0, k);
+    const rank = ranked.indexOf(this.options.workerId);
+    // A small fleet all watch: the slow cadence saves little there, and no worker waits on a single other one.
+    const everyoneWatches = k > 0 && ranked.length <= 2 * k;
     // Not in its first two intervals: a fleet starting together spreads by the plan, not into the watchers.
     const settledIn = now - this.firstScanAt >= 2 * (this.options.takerIntervalMillis ?? 0);
-    this.watcher = settledIn && watchers.includes(this.options.workerId);
+    this.watcher = settledIn && !everyoneWatches && rank < k;
+    this.watching = !settledIn || everyoneWatches || rank < k || now < this.promotedUntil;
     const input: TakerInput = {
       leases,
       observations: this.observations,
@@ -127,7 +187,9 @@ export class LeaseTaker {
     }
     const [taken, moved] = await Promise.all([this.takeAll(decision.toTake), this.stealAll(decision.toSteal)]);
     // Steady only when this round had nothing to do and got nothing wrong; any move keeps the fast cadence.
-    this.steady = !this.watcher && !discovering && decision.deferred === 0 && decision.toTake.length === 0 && decision.toSteal.length === 0 && decision.myCount >= decision.floorShare;
+    this.steady = !this.watching && !discovering && decision.deferred === 0 && decision.toTake.length === 0 && decision.toSteal.length === 0 && decision.myCount >= decision.floorShare;
+    // Standbys (the next k ids) keep an eye on one lease of each watcher, so the watch never rests on one worker.
+    this.sentinels = this.steady && rank >= k && rank < 2 * k ? watchers.flatMap((owner) => this.sentinelOf(owner, leases, now)) : [];
     return {
       decision,
       taken,
@@ -135,6 +197,13 @@ export class LeaseTaker {
       handoffs: this.options.gracefulHandoff ? moved : [],
       leases,
     };
+  }
+
+  private sentinelOf(owner: string, leases: readonly Lease[], now: number): Sentinel[] {
+    if (owner === this.options.workerId) return [];
+    const held = leases.find((l) => l.leaseOwner === owner && !isAvailable(l, this.observations, now, this.options.failoverTimeMillis));
+    // Counted from now, not from our (possibly minute-old) observation: a stale call needs a full failover time.
+    return held === undefined ? [] : [{ leaseKey: held.leaseKey, owner, counter: held.leaseCounter, lastChangeAt: now }];
   }
 
   /**

@@ -51,6 +51,41 @@ describe('fleet simulator (real LeaseCoordinators, simulated DynamoDB and clock)
     await sim.shutdown();
   });
 
+  it('a small fleet all watch: a crash is taken over within failover + 3 s even when the survivors are no watchers by id', async () => {
+    // 3 workers, failover 3 s (the fan-out failover test's setting): with 2 watchers by id, the third would scan
+    // only every 18 s; in a fleet of at most 2 × failureWatchers everyone scans every tick.
+    for (const seed of [1, 2, 3]) {
+      const sim = new FleetSimulator({ leases: 4, profile: 'fleet', seed, failoverTimeMillis: 3000 });
+      for (const id of ['f1', 'f2', 'f3']) sim.startWorker(id);
+      assert.ok((await sim.runUntil(() => sim.balanced(), 30_000)) !== undefined);
+      await sim.clock.runFor(40_000); // past two steady intervals
+      for (const id of sim.workerIds) assert.equal(sim.coordinator(id)!.isWatching, true, `${id} watches`);
+      const victim = sim.workerIds.sort()[seed % 3]!;
+      sim.crash(victim);
+      const takeover = await sim.runUntil(() => sim.allHeld(), 60_000, 100);
+      assert.ok(takeover !== undefined && takeover <= 3000 + 3000, `seed ${seed}, ${victim} crashed: takeover after ${takeover} ms`);
+      await sim.shutdown();
+    }
+  });
+
+  it('both watchers crashing together: the standbys see their leases go stale and take over within 2 × failover + 3 s', async () => {
+    const { sim } = await coldStart('fleet', 12, 120, 7);
+    await sim.clock.runFor(90_000);
+    const ids = sim.workerIds.sort();
+    // Standbys (ids 3 and 4) check one lease of each watcher per tick; the others only scan every 60 s.
+    assert.ok(sim.coordinator(ids[2]!)!.watchSentinels.length === 2 && sim.coordinator(ids[5]!)!.watchSentinels.length === 0);
+    const gets = sim.table.cost.requests.GetItem;
+    await sim.clock.runFor(60_000);
+    const perTick = (sim.table.cost.requests.GetItem - gets) / 30;
+    assert.ok(perTick >= 3 && perTick <= 5, `standby GetItems per 2-s tick: ${perTick}`);
+    sim.crash(ids[0]!);
+    sim.crash(ids[1]!);
+    const takeover = await sim.runUntil(() => sim.allHeld(), 120_000, 100);
+    assert.ok(takeover !== undefined && takeover <= 2 * FAILOVER + 3000, `takeover after ${takeover} ms`);
+    assert.ok((await sim.runUntil(() => sim.balanced(), 180_000, 250)) !== undefined, 'balanced again');
+    await sim.shutdown();
+  });
+
   it('a worker joining a balanced fleet gets its share within 30 s, moving only what it needs', async () => {
     const { sim } = await coldStart('fleet', 10, 200, 5);
     await sim.clock.runFor(90_000);
