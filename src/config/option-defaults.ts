@@ -86,7 +86,7 @@ export const LEASE_DEFAULTS = {
   epsilonMillis: 25,
   takerIntervalMillis: undefined,
   maxLeasesForWorker: Number.POSITIVE_INFINITY,
-  maxLeasesToStealAtOneTime: 4,
+  maxLeasesToStealAtOneTime: 8,
   gracefulHandoff: true,
   gracefulHandoffTimeoutMillis: 30_000,
   billingMode: 'PAY_PER_REQUEST',

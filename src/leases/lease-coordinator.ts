@@ -128,8 +128,26 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
       this.incoming.set(lease.leaseKey, { since: this.options.clock.now(), from });
       this.emit('handoffStarted', { lease, from });
     }
+    await this.completeHandoffsSeen(round.leases);
     this.emit('takeRound', round);
     return round;
+  }
+
+  /**
+   * Handoffs toward us that the scan shows finished (we own it, no `checkpointOwner`): take them now rather than at
+   * the next renewal tick's re-read. Costs no read; the take is the same conditional write.
+   */
+  private async completeHandoffsSeen(leases: readonly Lease[]): Promise<void> {
+    if (this.incoming.size === 0) return;
+    const done = leases.filter((l) => this.incoming.has(l.leaseKey) && l.leaseOwner === this.options.workerId && l.checkpointOwner === undefined);
+    await Promise.all(
+      done.map(async (lease) => {
+        const pending = this.incoming.get(lease.leaseKey);
+        if (pending === undefined || this.renewer.get(lease.leaseKey) !== undefined || !this.takingEnabled) return;
+        const taken = await this.taker.takeOne(lease);
+        if (taken) this.acquire(taken, { from: pending.from });
+      }),
+    );
   }
 
   /** `steal`: the lease came from another live worker (`from`), not out of the expired or unowned pool. */

@@ -11,6 +11,8 @@ export interface LeaseObservation {
   owner: string | undefined;
   /** Local time at which the current counter value was first seen; `-Infinity` for leases first seen unowned. */
   lastChangeAt: number;
+  /** Local time at which this worker first saw the current state (never `-Infinity`). */
+  seenAt?: number;
 }
 
 export type Observations = ReadonlyMap<string, LeaseObservation>;
@@ -21,15 +23,21 @@ export function observeLeases(previous: Observations, leases: readonly Lease[], 
   for (const lease of leases) {
     const prev = previous.get(lease.leaseKey);
     let lastChangeAt: number;
+    const seenAt = now;
     if (prev === undefined) {
       // Unowned: available at once (and "very old"). Owned: give the owner the benefit of the doubt.
       lastChangeAt = lease.leaseOwner === undefined ? Number.NEGATIVE_INFINITY : now;
     } else if (prev.counter !== lease.leaseCounter || prev.owner !== lease.leaseOwner) {
       lastChangeAt = now;
     } else {
+      // Unchanged: keep the same object (no allocation per lease and scan; observations are never mutated).
+      if (prev.seenAt !== undefined) {
+        next.set(lease.leaseKey, prev);
+        continue;
+      }
       lastChangeAt = prev.lastChangeAt;
     }
-    next.set(lease.leaseKey, { counter: lease.leaseCounter, owner: lease.leaseOwner, lastChangeAt });
+    next.set(lease.leaseKey, { counter: lease.leaseCounter, owner: lease.leaseOwner, lastChangeAt, seenAt });
   }
   return next;
 }
@@ -198,8 +206,11 @@ export function decideLeasesToTake(input: TakerInput): TakerDecision {
         const headroom = input.maxLeasesForWorker - myCount - decision.toTake.length;
         const grace = input.unownedGraceMillis ?? 0;
         // Expired leases only of owners with no live lease left (dead, not merely slow on some renewals).
+        // Unowned ones once this watcher has seen them free for the grace (not by their age: a lease never owned is
+        // "very old", and in a start-up it is planned for a worker that is still in its discovery round).
+        const seenFree = (l: Lease): number => now - (observations.get(l.leaseKey)?.seenAt ?? now);
         const orphans = available.filter(
-          (l) => !mine.has(l.leaseKey) && (l.leaseOwner !== undefined ? !counts.has(l.leaseOwner) : age(l) >= grace),
+          (l) => !mine.has(l.leaseKey) && (l.leaseOwner !== undefined ? !counts.has(l.leaseOwner) : seenFree(l) >= grace),
         );
         decision.toTake.push(...shuffled(orphans, random).slice(0, Math.max(0, headroom)));
       }

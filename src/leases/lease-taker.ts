@@ -62,6 +62,8 @@ export class LeaseTaker {
   /** Leases this worker gave up after failures, with the local time before which it will not take them again. */
   private readonly cooldowns = new Map<string, number>();
   private firstScanAt: number | undefined;
+  /** Past its first two taker intervals. */
+  private settled = false;
   private lastScanAt: number | undefined;
   /** Whether the last round found nothing to do for this worker and it does not watch: scan at the steady cadence. */
   private steady = false;
@@ -142,9 +144,6 @@ export class LeaseTaker {
     const now = this.options.clock.now();
     this.lastScanAt = now;
     this.firstScanAt ??= now;
-    // Discovery costs a single worker one taker interval for the rest of its leases: only with short intervals.
-    const interval = this.options.takerIntervalMillis;
-    const discovering = interval !== undefined && interval <= MAX_DISCOVERY_MILLIS && now - this.firstScanAt < interval;
     this.observations = observeLeases(this.observations, leases, now);
     const owners = new Set<string>([this.options.workerId]);
     for (const lease of leases) {
@@ -157,8 +156,13 @@ export class LeaseTaker {
     const rank = ranked.indexOf(this.options.workerId);
     // A small fleet all watch: the slow cadence saves little there, and no worker waits on a single other one.
     const everyoneWatches = k > 0 && ranked.length <= 2 * k;
-    // Not in its first two intervals: a fleet starting together spreads by the plan, not into the watchers.
-    const settledIn = now - this.firstScanAt >= 2 * (this.options.takerIntervalMillis ?? 0);
+    // Discovery costs a single worker one taker interval for the rest of its leases: only with short intervals.
+    const interval = this.options.takerIntervalMillis ?? 0;
+    const discovering = interval > 0 && interval <= MAX_DISCOVERY_MILLIS && now - this.firstScanAt < interval;
+    // Not in its first two intervals: a fleet starting together spreads by the plan, not into the watchers; and
+    // until then every worker watches (it cannot know yet whether it is a watcher).
+    this.settled ||= now - this.firstScanAt >= 2 * interval;
+    const settledIn = this.settled;
     this.watcher = settledIn && !everyoneWatches && rank < k;
     this.watching = !settledIn || everyoneWatches || rank < k || now < this.promotedUntil;
     const input: TakerInput = {
@@ -252,6 +256,7 @@ export class LeaseTaker {
         counter: result.lease.leaseCounter,
         owner: result.lease.leaseOwner,
         lastChangeAt: this.options.clock.now(),
+        seenAt: this.options.clock.now(),
       });
       return result.lease;
     } catch (error) {

@@ -1,5 +1,6 @@
 import { LeaseCoordinator, type LeaseCoordinatorOptions } from '../../../src/leases/lease-coordinator.js';
 import type { Lease } from '../../../src/leases/lease.js';
+import type { LeaseStore } from '../../../src/leases/lease-store.js';
 import { decideLeasesToTake } from '../../../src/leases/lease-taker-decision.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import { seededRandom } from '../seeded-random.js';
@@ -25,6 +26,8 @@ export interface FleetSimOptions {
   handoffShutdownMillis?: number;
   /** Per-profile settings overridden (e.g. `steadyTakerIntervalMillis`). */
   overrides?: Partial<LeaseCoordinatorOptions>;
+  /** What the coordinators call instead of the table itself (e.g. a counting proxy). */
+  wrapStore?: (table: SimulatedLeaseTable) => LeaseStore;
 }
 
 export const EPSILON_MILLIS = 25;
@@ -47,7 +50,7 @@ export function profileSettings(profile: FleetProfile, failover: number): Partia
       return {
         ...common,
         takerIntervalMillis: Math.max(100, Math.floor(failover / 5)),
-        maxLeasesToStealAtOneTime: 4,
+        maxLeasesToStealAtOneTime: 8,
         gracefulHandoff: true,
         steadyTakerIntervalMillis: failover * 6,
         failureWatchers: 2,
@@ -82,6 +85,7 @@ export function workerName(n: number): string {
 export class FleetSimulator {
   readonly clock = new SimClock(0);
   readonly table: SimulatedLeaseTable;
+  private readonly store: LeaseStore;
   readonly random: () => number;
   private readonly settings: Partial<LeaseCoordinatorOptions>;
   private readonly alive = new Map<string, LeaseCoordinator>();
@@ -94,6 +98,7 @@ export class FleetSimulator {
   constructor(readonly options: FleetSimOptions) {
     this.random = seededRandom(options.seed ?? 1);
     this.table = new SimulatedLeaseTable(this.clock, this.random, options.latency ?? DEFAULT_LATENCY);
+    this.store = options.wrapStore?.(this.table) ?? this.table;
     this.settings = { ...profileSettings(options.profile, options.failoverTimeMillis ?? 10_000), ...options.overrides };
     for (let i = 0; i < options.leases; i++) {
       const lease = newLease(i);
@@ -113,7 +118,7 @@ export class FleetSimulator {
 
   /** Starts a worker like the Scheduler does (one taker round, then the timers); returns its id. */
   startWorker(id = workerName(this.nextId++)): string {
-    const c = new LeaseCoordinator(this.table, {
+    const c = new LeaseCoordinator(this.store, {
       workerId: id,
       failoverTimeMillis: 10_000,
       renewIntervalMillis: 3308,

@@ -19,6 +19,11 @@ export interface LatencyModel {
   scanMillisPerMB: number;
   /** Uniform jitter, ± this fraction of the mean. */
   jitter: number;
+  /**
+   * Measured latencies per request: when present, each request's latency is drawn from these (the real
+   * distribution's tail matters: a few slow takes change who sees whom in a start-up) instead of mean ± jitter.
+   */
+  samples?: Partial<Record<DynamoRequest, readonly number[]>>;
 }
 
 /** Rough in-region DynamoDB latencies (single-digit ms; scans read at ~40 MB/s per page stream). */
@@ -80,6 +85,10 @@ export class SimulatedLeaseTable implements LeaseStore {
   ) {}
 
   private delay(request: DynamoRequest, extra = 0): Promise<void> {
+    const samples = this.latency.samples?.[request];
+    if (samples !== undefined && samples.length > 0) {
+      return this.clock.sleep(Math.max(1, Math.round(samples[Math.floor(this.random() * samples.length)]! + extra)));
+    }
     const mean = this.latency[request] + extra;
     const ms = Math.max(1, Math.round(mean * (1 + this.latency.jitter * (2 * this.random() - 1))));
     return this.clock.sleep(ms);
