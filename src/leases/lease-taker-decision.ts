@@ -82,6 +82,11 @@ export interface TakerInput {
    * lease is left to the worker that replaces its owner first). Expired leases are taken at once. @defaultValue 0
    */
   unownedGraceMillis?: number;
+  /**
+   * Workers this one has seen for only a short while (starting, so scanning every tick): a watcher leaves the free
+   * leases planned for them to them, even past `unownedGraceMillis`. @defaultValue none
+   */
+  newWorkers?: ReadonlySet<string>;
 }
 
 export interface TakerDecision {
@@ -208,9 +213,13 @@ export function decideLeasesToTake(input: TakerInput): TakerDecision {
         // Expired leases only of owners with no live lease left (dead, not merely slow on some renewals).
         // Unowned ones once this watcher has seen them free for the grace (not by their age: a lease never owned is
         // "very old", and in a start-up it is planned for a worker that is still in its discovery round).
+        // Nor those planned for a worker that is just starting: it scans every tick and takes them itself.
         const seenFree = (l: Lease): number => now - (observations.get(l.leaseKey)?.seenAt ?? now);
+        const newWorkers = input.newWorkers ?? new Set<string>();
+        const plannedFor = new Map<string, string>();
+        if (newWorkers.size > 0) for (const [owner, planned] of plan) if (newWorkers.has(owner)) for (const l of planned) plannedFor.set(l.leaseKey, owner);
         const orphans = available.filter(
-          (l) => !mine.has(l.leaseKey) && (l.leaseOwner !== undefined ? !counts.has(l.leaseOwner) : seenFree(l) >= grace),
+          (l) => !mine.has(l.leaseKey) && (l.leaseOwner !== undefined ? !counts.has(l.leaseOwner) : seenFree(l) >= grace && !plannedFor.has(l.leaseKey)),
         );
         decision.toTake.push(...shuffled(orphans, random).slice(0, Math.max(0, headroom)));
       }

@@ -64,6 +64,8 @@ export class LeaseTaker {
   private firstScanAt: number | undefined;
   /** Past its first two taker intervals. */
   private settled = false;
+  /** Local time each live owner was first seen (dropped when it holds no live lease). */
+  private readonly ownersSeenAt = new Map<string, number>();
   private lastScanAt: number | undefined;
   /** Whether the last round found nothing to do for this worker and it does not watch: scan at the steady cadence. */
   private steady = false;
@@ -150,6 +152,8 @@ export class LeaseTaker {
       // Owners of live leases only: when a watcher dies, the next worker in id order takes over the watch.
       if (lease.leaseOwner !== undefined && !isAvailable(lease, this.observations, now, this.options.failoverTimeMillis)) owners.add(lease.leaseOwner);
     }
+    for (const owner of owners) if (!this.ownersSeenAt.has(owner)) this.ownersSeenAt.set(owner, now);
+    for (const owner of this.ownersSeenAt.keys()) if (!owners.has(owner)) this.ownersSeenAt.delete(owner);
     const k = this.options.failureWatchers ?? 0;
     const ranked = [...owners].sort();
     const watchers = ranked.slice(0, k);
@@ -174,7 +178,7 @@ export class LeaseTaker {
       maxLeasesForWorker: this.options.maxLeasesForWorker,
       maxLeasesToStealAtOneTime: this.options.maxLeasesToStealAtOneTime,
       discovering,
-      ...(this.watcher ? { watchers, unownedGraceMillis: 2 * (this.options.takerIntervalMillis ?? 0) } : {}),
+      ...(this.watcher ? { watchers, unownedGraceMillis: 2 * interval, newWorkers: this.newWorkers(now, interval) } : {}),
       ...(settledIn && this.options.steadyTakerIntervalMillis !== undefined
         ? { freshReleaseGraceMillis: 2 * (this.options.takerIntervalMillis ?? 0) }
         : {}),
@@ -201,6 +205,13 @@ export class LeaseTaker {
       handoffs: this.options.gracefulHandoff ? moved : [],
       leases,
     };
+  }
+
+  /** Workers first seen less than four taker intervals ago: still in their start-up, scanning every tick. */
+  private newWorkers(now: number, interval: number): Set<string> {
+    const out = new Set<string>();
+    for (const [owner, seenAt] of this.ownersSeenAt) if (now - seenAt < 4 * interval && seenAt > this.firstScanAt!) out.add(owner);
+    return out;
   }
 
   private sentinelOf(owner: string, leases: readonly Lease[], now: number): Sentinel[] {
