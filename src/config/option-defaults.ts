@@ -86,7 +86,7 @@ export const LEASE_DEFAULTS = {
   epsilonMillis: 25,
   takerIntervalMillis: undefined,
   maxLeasesForWorker: Number.POSITIVE_INFINITY,
-  maxLeasesToStealAtOneTime: 4,
+  maxLeasesToStealAtOneTime: 8,
   gracefulHandoff: true,
   gracefulHandoffTimeoutMillis: 30_000,
   billingMode: 'PAY_PER_REQUEST',
@@ -96,6 +96,8 @@ export const LEASE_DEFAULTS = {
   cleanupLeasesUponShardCompletion: true,
   cleanupIntervalMillis: 60_000,
   tableActiveTimeoutMillis: 120_000,
+  steadyTakerIntervalMillis: undefined,
+  failureWatchers: 2,
 } as const satisfies Defaults<LeaseOptions>;
 
 export const TIMEOUT_DEFAULTS = {

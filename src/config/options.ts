@@ -146,10 +146,10 @@ export interface LeaseOptions {
   maxLeasesForWorker?: number;
   /**
    * Leases this worker may steal from busier workers per taker round, in all (each busier worker gives at most
-   * half of what it holds above the target). Java KCL's default is 1 from a single worker per ~20 s; 4 lets a fleet
-   * going from 1 to 4 workers on 32 shards converge in a few taker rounds (well under 30 s with the default
-   * timings). 0 disables stealing.
-   * @defaultValue 4
+   * half of what it holds above the target, and a worker at the target gives one). Java KCL's default is 1 from a
+   * single worker per ~20 s; 8 lets a worker joining a fleet of 200 on 10 000 shards reach its share of 50 in
+   * about 7 taker rounds (≈ 15 s with the default timings; 4 took 25–30 s). 0 disables stealing.
+   * @defaultValue 8
    */
   maxLeasesToStealAtOneTime?: number;
   /**
@@ -202,6 +202,25 @@ export interface LeaseOptions {
    * @defaultValue 120000
    */
   tableActiveTimeoutMillis?: number;
+  /**
+   * Big fleets: how often a worker scans the lease table while it is balanced (nothing to take or steal) and does
+   * not watch for failures. Scans are the fleet's main read cost (every scan reads the whole table); a worker that
+   * is short of leases, or sees a lease free, scans every `takerIntervalMillis` again. Set it to
+   * `takerIntervalMillis` to make every worker scan at that pace, as before this option existed. See
+   * docs/operations.md, "Running big fleets".
+   * @defaultValue failoverTimeMillis × 6 (60000 with the default failover time)
+   */
+  steadyTakerIntervalMillis?: number;
+  /**
+   * Big fleets: how many workers (the lowest worker ids holding leases) keep scanning every `takerIntervalMillis`
+   * to detect dead workers; they take over a dead worker's leases within about `failoverTimeMillis +
+   * takerIntervalMillis`. The next as many ids are standbys: each tick they read one lease of each watcher (a
+   * GetItem each) and start watching when one stops being renewed, so all watchers dying together delays takeover
+   * to about 2 × `failoverTimeMillis`. In a fleet of at most 2 × this many workers, every worker watches; workers
+   * also watch during their first two taker intervals. 0: nobody watches, failures are seen at the steady pace.
+   * @defaultValue 2
+   */
+  failureWatchers?: number;
 }
 
 /** AWS endpoints, for local emulators or VPC endpoints. */

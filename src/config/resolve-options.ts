@@ -68,6 +68,8 @@ export interface ResolvedLeases {
   cleanupIntervalMillis: number;
   gracefulHandoff: boolean;
   gracefulHandoffTimeoutMillis: number;
+  steadyTakerIntervalMillis: number;
+  failureWatchers: number;
 }
 
 /** One stream of `streams`, validated. `key` identifies it across tracker polls (the ARN, else the name). */
@@ -352,12 +354,13 @@ function resolveLeases(value: unknown, applicationName: string): ResolvedLeases 
   if (renewIntervalMillis < 50) {
     throw new ConfigError('leases.epsilonMillis', `leaves a renewal interval of ${renewIntervalMillis} ms (failoverTimeMillis/3 − epsilonMillis must be ≥ 50)`);
   }
+  const takerIntervalMillis = int(l.takerIntervalMillis, 'leases.takerIntervalMillis', Math.max(100, Math.floor(failoverTimeMillis / 5)), 50);
   return {
     tableName: str(l.tableName, 'leases.tableName', TABLE_NAME, '3–255 characters of a-z A-Z 0-9 _ . -') ?? applicationName,
     failoverTimeMillis,
     epsilonMillis,
     renewIntervalMillis,
-    takerIntervalMillis: int(l.takerIntervalMillis, 'leases.takerIntervalMillis', Math.max(100, Math.floor(failoverTimeMillis / 5)), 50),
+    takerIntervalMillis,
     maxLeasesForWorker: int(l.maxLeasesForWorker, 'leases.maxLeasesForWorker', LEASE_DEFAULTS.maxLeasesForWorker, 1, Number.POSITIVE_INFINITY),
     maxLeasesToStealAtOneTime: int(l.maxLeasesToStealAtOneTime, 'leases.maxLeasesToStealAtOneTime', LEASE_DEFAULTS.maxLeasesToStealAtOneTime, 0, 1000),
     billingMode: oneOf(l.billingMode, 'leases.billingMode', ['PAY_PER_REQUEST', 'PROVISIONED'], LEASE_DEFAULTS.billingMode),
@@ -369,5 +372,12 @@ function resolveLeases(value: unknown, applicationName: string): ResolvedLeases 
     cleanupIntervalMillis: int(l.cleanupIntervalMillis, 'leases.cleanupIntervalMillis', LEASE_DEFAULTS.cleanupIntervalMillis, 100),
     gracefulHandoff: bool(l.gracefulHandoff, 'leases.gracefulHandoff', LEASE_DEFAULTS.gracefulHandoff),
     gracefulHandoffTimeoutMillis: int(l.gracefulHandoffTimeoutMillis, 'leases.gracefulHandoffTimeoutMillis', LEASE_DEFAULTS.gracefulHandoffTimeoutMillis, 100),
+    steadyTakerIntervalMillis: int(
+      l.steadyTakerIntervalMillis,
+      'leases.steadyTakerIntervalMillis',
+      Math.max(takerIntervalMillis, failoverTimeMillis * 6),
+      takerIntervalMillis,
+    ),
+    failureWatchers: int(l.failureWatchers, 'leases.failureWatchers', LEASE_DEFAULTS.failureWatchers, 0, 1000),
   };
 }

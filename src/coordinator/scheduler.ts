@@ -154,6 +154,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       gracefulHandoffTimeoutMillis: o.leases.gracefulHandoffTimeoutMillis,
       // The lease store's own deadline: a renewal slower than the renewal interval but within it is still a renewal.
       renewalTimeoutMillis: o.timeouts.leaseCallMillis,
+      steadyTakerIntervalMillis: o.leases.steadyTakerIntervalMillis,
+      failureWatchers: o.leases.failureWatchers,
       clock: o.clock,
       logger: o.logger.child({ component: 'leases' }),
       listLeases: () => store.listLeases(),

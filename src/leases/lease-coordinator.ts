@@ -7,7 +7,7 @@ import { withTimeout } from '../util/with-timeout.js';
 import type { Lease } from './lease.js';
 import { LeaseRenewer, type LeaseLossReason } from './lease-renewer.js';
 import type { CheckpointUpdate, LeaseStore, ListLeasesResult } from './lease-store.js';
-import { LeaseTaker, type TakeRound } from './lease-taker.js';
+import { LeaseTaker, type LeaseTakerOptions, type TakeRound } from './lease-taker.js';
 
 export interface LeaseCoordinatorOptions {
   workerId: string;
@@ -32,6 +32,10 @@ export interface LeaseCoordinatorOptions {
    * Keyed reads and writes (renewals, checkpoints) always go to `store` directly.
    */
   listLeases?: () => Promise<ListLeasesResult>;
+  /** Fleet cadence (see `LeaseTakerOptions`): unset keeps every taker tick a full scan. */
+  steadyTakerIntervalMillis?: number;
+  failureWatchers?: number;
+  decide?: LeaseTakerOptions['decide'];
 }
 
 /** `release(…, { backOff: true })`: first cool-down, doubled per consecutive failure up to the cap. */
@@ -148,12 +152,13 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
   async runTaker(): Promise<TakeRound | undefined> {
     if (!this.takingEnabled) return undefined;
     this.takerRunning = true;
-    let round: TakeRound;
+    let round: TakeRound | undefined;
     try {
-      round = await this.taker.takeLeases();
+      round = await this.taker.takeLeasesIfDue();
     } finally {
       this.takerRunning = false;
     }
+    if (round === undefined) return undefined; // a steady worker skips most ticks
     if (!this.takingEnabled) {
       // Stopped while the round was in flight: give back what it took.
       await Promise.all([...round.taken, ...round.stolen].map((l) => this.store.evictLease(l).catch(() => undefined)));
@@ -168,8 +173,26 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
       this.incoming.set(lease.leaseKey, { since: this.options.clock.now(), from });
       this.emit('handoffStarted', { lease, from });
     }
+    await this.completeHandoffsSeen(round.leases);
     this.emit('takeRound', round);
     return round;
+  }
+
+  /**
+   * Handoffs toward us that the scan shows finished (we own it, no `checkpointOwner`): take them now rather than at
+   * the next renewal tick's re-read. Costs no read; the take is the same conditional write.
+   */
+  private async completeHandoffsSeen(leases: readonly Lease[]): Promise<void> {
+    if (this.incoming.size === 0) return;
+    const done = leases.filter((l) => this.incoming.has(l.leaseKey) && l.leaseOwner === this.options.workerId && l.checkpointOwner === undefined);
+    await Promise.all(
+      done.map(async (lease) => {
+        const pending = this.incoming.get(lease.leaseKey);
+        if (pending === undefined || this.renewer.get(lease.leaseKey) !== undefined || !this.takingEnabled) return;
+        const taken = await this.taker.takeOne(lease);
+        if (taken) this.acquire(taken, { from: pending.from });
+      }),
+    );
   }
 
   /** `steal`: the lease came from another live worker (`from`), not out of the expired or unowned pool. */
@@ -243,6 +266,16 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
         }
       }),
     );
+  }
+
+  /** Whether this worker scans every taker tick to detect failures (see `failureWatchers`). */
+  get isWatching(): boolean {
+    return this.taker.isWatching;
+  }
+
+  /** The failure watchers' leases this worker checks between its steady scans (a standby's; else empty). */
+  get watchSentinels(): string[] {
+    return this.taker.sentinelKeys;
   }
 
   /** Leases we are waiting to receive through a graceful handoff. */

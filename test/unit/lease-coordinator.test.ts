@@ -40,11 +40,13 @@ async function owners(store: InMemoryLeaseStore): Promise<Record<string, string 
 }
 
 describe('LeaseCoordinator (in-memory store, fake clock)', () => {
-  it('a single worker takes every unowned lease in one round and keeps them renewed', async () => {
+  it('a single worker takes one lease in its first taker interval (to be seen), then every other one, and keeps them renewed', async () => {
     const { clock, store, make } = await setup(['s0', 's1', 's2', 's3']);
     const w = make('w1');
     w.c.start();
     await clock.advance(0);
+    assert.equal(w.acquired.length, 1, 'discovery: one lease, so workers starting together see each other');
+    await clock.advance(500);
     assert.deepEqual(w.acquired.sort(), ['s0', 's1', 's2', 's3']);
     const before = (await store.getLease('s0'))!.leaseCounter;
     await clock.advance(FAILOVER * 5);
@@ -59,7 +61,7 @@ describe('LeaseCoordinator (in-memory store, fake clock)', () => {
     const a = make('a');
     const b = make('b');
     a.c.start();
-    await clock.advance(0);
+    await clock.advance(500); // past a's discovery round: a holds everything
     b.c.start();
     await clock.advance(100);
     assert.equal(b.acquired.length, 1, 'one steal per round (maxLeasesToStealAtOneTime 1)');
@@ -122,7 +124,7 @@ describe('LeaseCoordinator (in-memory store, fake clock)', () => {
     assert.deepEqual(await owners(store), { s0: undefined, s1: undefined });
     const b = make('b');
     b.c.start();
-    await clock.advance(0);
+    await clock.advance(500); // one lease in the discovery round, the other a taker interval later
     assert.deepEqual(b.acquired.sort(), ['s0', 's1']);
     await b.c.stop();
   });
@@ -134,7 +136,7 @@ describe('LeaseCoordinator (in-memory store, fake clock)', () => {
     const requested: string[] = [];
     a.c.on('handoffRequested', (e) => requested.push(`${e.leaseKey}->${e.newOwner}`));
     a.c.start();
-    await clock.advance(0);
+    await clock.advance(500); // past a's discovery round: a holds everything
     b.c.start();
     await clock.advance(100);
     assert.deepEqual(b.acquired, [], 'nothing acquired before the old owner hands over');
@@ -174,7 +176,7 @@ describe('LeaseCoordinator (in-memory store, fake clock)', () => {
     const a = make('a', { gracefulHandoff: true });
     const b = make('b', { gracefulHandoff: true, maxLeasesToStealAtOneTime: 4 });
     a.c.start();
-    await clock.advance(0);
+    await clock.advance(500); // past a's discovery round: a holds everything
     await a.c.stop(); // a dies right away: no renewals, no handoff completion
     b.c.start();
     await clock.advance(100);
@@ -191,7 +193,7 @@ describe('LeaseCoordinator (in-memory store, fake clock)', () => {
     const a = make('a', { gracefulHandoff: true });
     const b = make('b', { gracefulHandoff: true, maxLeasesToStealAtOneTime: 4 });
     a.c.start();
-    await clock.advance(0);
+    await clock.advance(500); // past a's discovery round: a holds everything
     b.c.start();
     await clock.advance(100);
     assert.equal(b.c.pendingHandoffs.length, 1);
@@ -211,7 +213,7 @@ describe('LeaseCoordinator (in-memory store, fake clock)', () => {
     const { clock, store, make } = await setup(['s0', 's1']);
     const w = make('w1');
     w.c.start();
-    await clock.advance(0);
+    await clock.advance(500);
     assert.deepEqual(w.acquired.sort(), ['s0', 's1']);
     const step = 100;
     /** Releases s0 after a "failure" and measures (fake) time until this worker owns it again. */

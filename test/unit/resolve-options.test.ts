@@ -25,7 +25,7 @@ describe('resolveOptions', () => {
     assert.equal(r.leases.renewIntervalMillis, 3308);
     assert.equal(r.leases.billingMode, 'PAY_PER_REQUEST');
     assert.equal(r.leases.maxLeasesForWorker, Infinity);
-    assert.equal(r.leases.maxLeasesToStealAtOneTime, 4);
+    assert.equal(r.leases.maxLeasesToStealAtOneTime, 8);
     assert.equal(r.leases.gracefulHandoff, true);
     assert.equal(r.leases.gracefulHandoffTimeoutMillis, 30_000);
     assert.equal(r.initialPosition, 'LATEST');
