@@ -35,15 +35,20 @@ async function setup(keys: string[]) {
   return { clock, store, make };
 }
 
+/** Advances in small steps until `c` has started a handoff toward itself (a joining worker's first rounds). */
+async function handoffStarted(clock: FakeClock, c: LeaseCoordinator): Promise<void> {
+  for (let i = 0; i < 300 && c.pendingHandoffs.length === 0; i++) await clock.advance(10);
+}
+
 describe('handoff races (in-memory store, fake clock)', () => {
   it('a release that loses its conditional write to a concurrent handoff start finishes the handoff: the thief starts within one taker interval', async () => {
     const { clock, store, make } = await setup(['s0', 's1']);
     const a = make('a');
     a.c.start();
-    await clock.advance(0);
+    for (let i = 0; i < 50 && a.c.heldKeys().length < 2; i++) await clock.advance(100); // a alone holds both
     const b = make('b');
     b.c.start();
-    await clock.advance(0); // b's first taker round starts a handoff of one of a's two leases
+    await handoffStarted(clock, b.c); // b's first rounds start a handoff of one of a's two leases
     const [key] = b.c.pendingHandoffs;
     assert.ok(key !== undefined, 'a handoff toward b started');
     assert.equal(a.c.isHandingOff(key), false, 'a has not noticed yet (its next renewal would tell it)');
@@ -63,10 +68,10 @@ describe('handoff races (in-memory store, fake clock)', () => {
     const { clock, store, make } = await setup(['s0', 's1']);
     const a = make('a');
     a.c.start();
-    await clock.advance(0);
+    for (let i = 0; i < 50 && a.c.heldKeys().length < 2; i++) await clock.advance(100); // a alone holds both
     const b = make('b');
     b.c.start();
-    await clock.advance(0);
+    await handoffStarted(clock, b.c);
     const [key] = b.c.pendingHandoffs;
     assert.ok(key !== undefined);
     await clock.advance(FAILOVER / 3); // a learns of the handoff and keeps renewing as checkpoint owner
@@ -90,10 +95,10 @@ describe('handoff races (in-memory store, fake clock)', () => {
     const { clock, store, make } = await setup(['s0', 's1']);
     const a = make('a');
     a.c.start();
-    await clock.advance(0);
+    for (let i = 0; i < 50 && a.c.heldKeys().length < 2; i++) await clock.advance(100); // a alone holds both
     const b = make('b');
     b.c.start();
-    await clock.advance(0);
+    await handoffStarted(clock, b.c);
     const [key] = b.c.pendingHandoffs;
     assert.ok(key !== undefined);
     await clock.advance(FAILOVER / 3);
