@@ -14,8 +14,8 @@
  *   `recordHandler` at each `maxInFlight` (order per partition key, checkpoint every 1 s).
  * - `--checkpoint-interval` sets the contenders' `processing.checkpointIntervalMillis` (default: the library's, 1 s):
  *   the baseline checkpoints once per batch (up to 10 000 records), a record handler every interval.
- * - `--rounds N` runs every contender once per round, interleaved (baseline first in each round), and prints the
- *   medians: seconds, records/s and CPU per record as measured, speed-up and CPU ratio per round against that round's
+ * - `--rounds N` runs every contender once per round, interleaved (baseline first in odd rounds, last in even
+ *   ones), and prints the medians: seconds, records/s and CPU per record as measured, speed-up and CPU ratio per round against that round's
  *   baseline. Each row is also printed (stderr) as it finishes.
  * - Prints records/s, the speed-up over the baseline, the mean number of records inside the work (idle slots show as
  *   a mean below the bound), the work's real mean duration (timer lateness), and CPU microseconds per record.
@@ -209,11 +209,15 @@ async function main(): Promise<void> {
   ];
   const rounds: Result[][] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    const results: Result[] = [];
-    for (const c of contenders) {
+    // Alternating order (baseline first in odd rounds, last in even ones): whoever runs second shares the process
+    // with what the first one left behind (heap, sockets, JIT state), so a fixed order would bias the CPU ratio.
+    const order = round % 2 === 1 ? contenders.map((_, i) => i) : contenders.map((_, i) => contenders.length - 1 - i);
+    const results: Result[] = new Array<Result>(contenders.length);
+    for (const i of order) {
+      const c = contenders[i]!;
       const r = await run(c.name, base, c.kind);
-      results.push(r);
-      console.error(`round ${round}: ${c.name}: ${r.seconds.toFixed(1)} s, ${(r.seconds > 0 ? results[0]!.seconds / r.seconds : 0).toFixed(2)}×, in flight ${r.meanInFlight.toFixed(2)}, work ${r.meanWorkMillis.toFixed(1)} ms, CPU ${r.cpuMicrosPerRecord.toFixed(0)} µs/record`);
+      results[i] = r;
+      console.error(`round ${round}: ${c.name}: ${r.seconds.toFixed(1)} s, in flight ${r.meanInFlight.toFixed(2)}, work ${r.meanWorkMillis.toFixed(1)} ms, CPU ${r.cpuMicrosPerRecord.toFixed(0)} µs/record`);
     }
     rounds.push(results);
   }
