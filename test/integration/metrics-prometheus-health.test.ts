@@ -80,6 +80,8 @@ describe('Prometheus metrics and health endpoints (kinesalite + dynalite)', () =
       order.push(`stolen ${shardId}`);
     });
     await a.start();
+    // A worker starting alone takes one lease in its first (discovery) round and the rest one taker interval later.
+    await waitFor(() => a.heldLeaseKeys.length === 4, 20_000, 'a holds all four');
     await b.start();
     try {
       await waitFor(() => a.heldLeaseKeys.length === 2 && b.heldLeaseKeys.length === 2, 20_000, 'two leases each');

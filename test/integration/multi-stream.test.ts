@@ -175,6 +175,8 @@ describe('multi-stream (kinesalite + dynalite)', () => {
     await w1.start();
     const ida = await idOf(a);
     assert.equal((await leasesOf(app)).length, 3);
+    // All three held (a lone worker's first round takes one lease, the next round the rest) before a is removed.
+    await waitFor(() => w1.heldLeaseKeys.length === 3, 15_000, 'w1 holds all three leases');
     list = [{ streamName: b }];
     const removedAt = Date.now();
     await waitFor(async () => (await leasesOf(app)).every((l) => l.streamName !== ida), 15_000, 'a\'s leases deleted');
