@@ -100,21 +100,7 @@ export async function drainPollingFetchers(ctx: DrainContext, leanGetRecords = t
           clock: systemClock,
           logger: silentLogger,
         });
-        fetcher.start(controller.signal);
-        let received = 0;
-        let bytes = 0;
-        try {
-          while (received < expected) {
-            const batch = await fetcher.next(controller.signal);
-            for (const r of batch.records) bytes += r.data.byteLength;
-            received += batch.records.length;
-            if (batch.isAtShardEnd) break;
-          }
-        } finally {
-          await fetcher.stop();
-        }
-        if (bytes === 0 && received > 0) throw new Error('no payload bytes');
-        return received;
+        return drainSource(fetcher, expected, controller.signal);
       }),
     );
     return counts.reduce((a, b) => a + b, 0);
@@ -273,21 +259,7 @@ export async function drainFanOutSubscribers(ctx: DrainContext): Promise<number>
           clock: systemClock,
           logger: silentLogger,
         });
-        subscriber.start(controller.signal);
-        let received = 0;
-        let bytes = 0;
-        try {
-          while (received < expected) {
-            const batch = await subscriber.next(controller.signal);
-            for (const r of batch.records) bytes += r.data.byteLength;
-            received += batch.records.length;
-            if (batch.isAtShardEnd) break;
-          }
-        } finally {
-          await subscriber.stop();
-        }
-        if (bytes === 0 && received > 0) throw new Error('no payload bytes');
-        return received;
+        return drainSource(subscriber, expected, controller.signal);
       }),
     );
     return counts.reduce((a, b) => a + b, 0);
@@ -295,4 +267,27 @@ export async function drainFanOutSubscribers(ctx: DrainContext): Promise<number>
     controller.abort();
     client.destroy();
   }
+}
+
+/** Reads one shard's source until `expected` records (or its end); returns how many arrived. */
+async function drainSource(
+  source: { start(signal: AbortSignal): void; next(signal: AbortSignal): Promise<{ records: readonly { data: Uint8Array }[]; isAtShardEnd: boolean }>; stop(): Promise<void> },
+  expected: number,
+  signal: AbortSignal,
+): Promise<number> {
+  source.start(signal);
+  let received = 0;
+  let bytes = 0;
+  try {
+    while (received < expected) {
+      const batch = await source.next(signal);
+      for (const r of batch.records) bytes += r.data.byteLength;
+      received += batch.records.length;
+      if (batch.isAtShardEnd) break;
+    }
+  } finally {
+    await source.stop();
+  }
+  if (bytes === 0 && received > 0) throw new Error('no payload bytes');
+  return received;
 }
