@@ -14,6 +14,8 @@
  *   `recordHandler` at each `maxInFlight` (order per partition key, checkpoint every 1 s).
  * - `--checkpoint-interval` sets the contenders' `processing.checkpointIntervalMillis` (default: the library's, 1 s):
  *   the baseline checkpoints once per batch (up to 10 000 records), a record handler every interval.
+ * - `--isolate` runs each contender in a fresh Node process (same emulators and stream): nothing shared with
+ *   whatever ran before it in the bench process.
  * - `--rounds N` runs every contender once per round, interleaved (baseline first in odd rounds, last in even
  *   ones), and prints the medians: seconds, records/s and CPU per record as measured, speed-up and CPU ratio per round against that round's
  *   baseline. Each row is also printed (stderr) as it finishes.
@@ -38,6 +40,10 @@ const { values: args } = parseArgs({
     'in-flight': { type: 'string', default: '1,4,16,64' },
     rounds: { type: 'string', default: '1' },
     'checkpoint-interval': { type: 'string' },
+    isolate: { type: 'boolean', default: false },
+    // Internal (--isolate): run one contender against the given emulators and stream, print its result as JSON.
+    one: { type: 'string' },
+    'one-base': { type: 'string' },
   },
 });
 const RECORDS = Number(args.records);
@@ -207,6 +213,7 @@ async function main(): Promise<void> {
     { name: 'batch processor, sequential (baseline)', kind: 'batch' },
     ...IN_FLIGHT.map((n) => ({ name: `recordHandler, maxInFlight ${n}`, kind: n })),
   ];
+  if (args.isolate) console.log('each contender in a process of its own (--isolate)');
   const rounds: Result[][] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     // Alternating order (baseline first in odd rounds, last in even ones): whoever runs second shares the process
@@ -215,7 +222,7 @@ async function main(): Promise<void> {
     const results: Result[] = new Array<Result>(contenders.length);
     for (const i of order) {
       const c = contenders[i]!;
-      const r = await run(c.name, base, c.kind);
+      const r = args.isolate ? await runIsolated(c, base) : await run(c.name, base, c.kind);
       results[i] = r;
       console.error(`round ${round}: ${c.name}: ${r.seconds.toFixed(1)} s, in flight ${r.meanInFlight.toFixed(2)}, work ${r.meanWorkMillis.toFixed(1)} ms, CPU ${r.cpuMicrosPerRecord.toFixed(0)} µs/record`);
     }
@@ -240,5 +247,31 @@ async function main(): Promise<void> {
   dynamo.proc.stdin!.end();
 }
 
-await main();
+/**
+ * `--isolate`: one contender in a fresh Node process (same emulators, same stream), so neither shares a heap, JIT
+ * state or sockets with what ran before it; the child times itself exactly as in-process.
+ */
+function runIsolated(c: { name: string; kind: 'batch' | number }, base: object): Promise<Result> {
+  const argv = ['--import', 'tsx', fileURLToPath(import.meta.url), '--records', String(RECORDS), '--keys', String(KEYS), '--delay', String(DELAY)];
+  if (CHECKPOINT_INTERVAL !== undefined) argv.push('--checkpoint-interval', String(CHECKPOINT_INTERVAL));
+  argv.push('--one', JSON.stringify({ name: c.name, kind: c.kind }), '--one-base', JSON.stringify(base));
+  const proc = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolveResult, reject) => {
+    proc.once('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code !== 0 || line === undefined) reject(new Error(`contender ${c.name} exited ${code}`));
+      else resolveResult(JSON.parse(line.slice('RESULT '.length)) as Result);
+    });
+  });
+}
+
+if (args.one !== undefined) {
+  const c = JSON.parse(args.one) as { name: string; kind: 'batch' | number };
+  const base = JSON.parse(args['one-base']!) as Omit<SchedulerOptions, 'applicationName' | 'processorFactory'>;
+  console.log(`RESULT ${JSON.stringify(await run(c.name, base, c.kind))}`);
+} else {
+  await main();
+}
 process.exit(0);
