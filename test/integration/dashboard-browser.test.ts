@@ -119,8 +119,10 @@ describe('ts-kcl dashboard in headless Chromium (kinesalite + dynalite, 2 worker
       const b = await mapBoxes(page);
       rowWidth = await page.$eval('#map .map-row', (e) => e.getBoundingClientRect().width);
       const owned = b.filter((x) => x.state === 'owned');
-      // The page re-renders the map on every refresh: a row measured mid-render is 0 wide, so wait for a laid-out one.
-      return owned.length === 8 && new Set(owned.map((x) => x.owner)).size === 2 && rowWidth > 0 ? b : undefined;
+      // The page re-renders the map on every refresh: a row or a box measured mid-render is 0 wide, so wait for a
+      // laid-out map (row and boxes measured in one evaluation are compared below).
+      const laidOut = rowWidth > 0 && b.every((x) => x.w > 0);
+      return owned.length === 8 && new Set(owned.map((x) => x.owner)).size === 2 && laidOut ? b : undefined;
     });
     assert.deepEqual(new Set(boxes.map((b) => b.owner)), new Set([GOOD, EVIL]));
     // One row (generation 0), side by side across the whole key space, no overlap.

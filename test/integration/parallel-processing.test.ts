@@ -448,8 +448,12 @@ describe('parallel processing (recordHandler) on the emulators', () => {
     try {
       // Every other record of device-6 (13 % 7) waits behind user-13; the others all finish.
       await waitFor(() => finished.size === 41 - 4, 20_000, 'all but device-6 from user-13 on (13, 20, 27, 34)');
+      // The mark reaches the sub-record below user-13 (a checkpoint write may take a while on a loaded machine) …
+      const below = `${put[1]!.sequenceNumber}/2`;
+      await waitFor(() => checkpoints.includes(below), 10_000, 'the mark at the sub-record below user-13');
+      // … and stays there while user-13 is unfinished (several checkpoint intervals later).
       await new Promise((r) => setTimeout(r, 400));
-      assert.equal(checkpoints.at(-1), `${put[1]!.sequenceNumber}/2`, 'the mark stops right below user-13 (sub-record 3)');
+      assert.equal(checkpoints.at(-1), below, 'the mark stops right below user-13 (sub-record 3)');
       release();
       await waitFor(() => checkpoints.at(-1) === `${put[4]!.sequenceNumber}/0`, 10_000, 'checkpoint at the last record');
     } finally {
