@@ -112,9 +112,8 @@ export class LeaseCoordinator extends EventEmitter<LeaseCoordinatorEvents> {
       'renew-leases',
       options.renewIntervalMillis,
       // Not awaited: each lease renews on its own (one in flight per lease, each bounded), so a hung call on one
-      // lease never delays the next round, the expiry check or the taker.
+      // lease never delays the next round, the give-up check (renewAll starts with it; its own timer too) or the taker.
       () => {
-        this.renewer.expireStale();
         this.track(this.renewer.renewAll(), 'renew-leases');
         this.track(this.pollIncomingHandoffs(), 'renew-leases');
         return Promise.resolve();
