@@ -3,7 +3,7 @@
  * work sequentially, in the same run (issue 18).
  *
  *   npx tsx bench/parallel-processing.ts [--records 20000] [--keys 64] [--delay 10] [--in-flight 1,4,16,64] [--rounds 1]
- *     [--checkpoint-interval ms]
+ *     [--checkpoint-interval ms] [--isolate] [--diag]
  *
  * - One shard on kinesalite (child process) and dynalite (child process), filled once with `--records` records over
  *   `--keys` partition keys (100-byte payloads). Every contender drains the same shard from TRIM_HORIZON with a fresh
@@ -16,6 +16,8 @@
  *   the baseline checkpoints once per batch (up to 10 000 records), a record handler every interval.
  * - `--isolate` runs each contender in a fresh Node process (same emulators and stream): nothing shared with
  *   whatever ran before it in the bench process.
+ * - `--diag` prints, per contender and round, where its CPU went (`bench/process-diagnostics.ts`: CPU per thread,
+ *   user/system time, context switches, page faults and GC pauses over the timed span).
  * - `--rounds N` runs every contender once per round, interleaved (baseline first in odd rounds, last in even
  *   ones), and prints the medians: seconds, records/s and CPU per record as measured, speed-up and CPU ratio per round against that round's
  *   baseline. Each row is also printed (stderr) as it finishes.
@@ -30,6 +32,7 @@ import { parseArgs } from 'node:util';
 import { createKinesisClient } from '../src/aws/clients.js';
 import { KinesisAdmin } from '../src/aws/kinesis-admin.js';
 import { Scheduler, type SchedulerOptions } from '../src/index.js';
+import { startDiagnostics, type Diagnostics } from './process-diagnostics.js';
 import { TEST_CREDENTIALS, TEST_REGION, uniqueName } from '../test/support/emulators.js';
 
 const { values: args } = parseArgs({
@@ -41,6 +44,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '1' },
     'checkpoint-interval': { type: 'string' },
     isolate: { type: 'boolean', default: false },
+    diag: { type: 'boolean', default: false },
     // Internal (--isolate): run one contender against the given emulators and stream, print its result as JSON.
     one: { type: 'string' },
     'one-base': { type: 'string' },
@@ -127,8 +131,10 @@ async function run(name: string, base: Omit<SchedulerOptions, 'applicationName' 
   // Timed from the first record handed to the application (so table creation and shard sync do not count).
   let t0 = 0;
   let cpu0: NodeJS.CpuUsage | undefined;
+  let diagnostics: Diagnostics | undefined;
   const first = (): void => {
     if (cpu0 !== undefined) return;
+    if (args.diag) diagnostics = startDiagnostics();
     cpu0 = process.cpuUsage();
     t0 = performance.now();
   };
@@ -175,6 +181,7 @@ async function run(name: string, base: Omit<SchedulerOptions, 'applicationName' 
   await done;
   const t1 = performance.now();
   const cpu = process.cpuUsage(cpu0);
+  for (const line of diagnostics?.stop(RECORDS) ?? []) console.error(`  ${name}: ${line}`);
   await scheduler.shutdown();
   return {
     name,
@@ -254,6 +261,7 @@ async function main(): Promise<void> {
 function runIsolated(c: { name: string; kind: 'batch' | number }, base: object): Promise<Result> {
   const argv = ['--import', 'tsx', fileURLToPath(import.meta.url), '--records', String(RECORDS), '--keys', String(KEYS), '--delay', String(DELAY)];
   if (CHECKPOINT_INTERVAL !== undefined) argv.push('--checkpoint-interval', String(CHECKPOINT_INTERVAL));
+  if (args.diag) argv.push('--diag');
   argv.push('--one', JSON.stringify({ name: c.name, kind: c.kind }), '--one-base', JSON.stringify(base));
   const proc = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';

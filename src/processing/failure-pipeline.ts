@@ -21,6 +21,11 @@ export interface RunOptions {
   firstAttempt?: number;
   /** The error of those earlier tries. */
   previousError?: unknown;
+  /**
+   * Try number `firstAttempt` was already made by the caller and failed with `error`: handle that failure (retry after
+   * a backoff, or dead-letter) without trying it again first.
+   */
+  failed?: { error: unknown };
 }
 
 export type PipelineOutcome = 'done' | 'dead-lettered' | 'aborted';
@@ -48,6 +53,15 @@ export interface FailurePipelineDeps {
 export class FailurePipeline {
   constructor(private readonly d: FailurePipelineDeps) {}
 
+  /**
+   * Whether the first try must go through {@link run} (an age limit is set). When it is false a caller may make the
+   * first try itself and come here only when it failed ({@link RunOptions.failed}): the common case, a record that
+   * succeeds at once, then costs no more than the call.
+   */
+  get checksBeforeFirstTry(): boolean {
+    return this.d.policy.deadLetter !== undefined && this.d.policy.maxRecordAgeMillis !== undefined;
+  }
+
   async run(
     records: readonly KinesisClientRecord[],
     call: (attempt: number) => Promise<unknown>,
@@ -57,42 +71,48 @@ export class FailurePipeline {
     const { policy } = this.d;
     const failedRecords = options.failedRecords ?? (() => records);
     let lastError: unknown = options.previousError;
+    let failed = options.failed !== undefined;
+    if (failed) lastError = options.failed!.error;
     for (let attempt = options.firstAttempt ?? 1; ; attempt++) {
-      if (signal.aborted) return 'aborted';
-      const age = this.ageOf(records);
-      if (policy.deadLetter !== undefined && policy.maxRecordAgeMillis !== undefined && age > policy.maxRecordAgeMillis) {
-        for (const r of records) {
-          this.d.events.recordExpired({ shardId: this.d.shardId, streamName: this.d.streamName, sequenceNumber: r.sequenceNumber, subSequenceNumber: r.subSequenceNumber, ageMillis: age });
-        }
-        return (await this.deadLetter(records, lastError, attempt - 1, 'expired', signal)) ? 'dead-lettered' : 'aborted';
-      }
-      if (policy.deadLetter !== undefined && attempt > policy.maxAttempts) {
-        return (await this.deadLetter(failedRecords(), lastError, attempt - 1, 'maxAttempts', signal)) ? 'dead-lettered' : 'aborted';
-      }
-      try {
-        await call(attempt);
-        return 'done';
-      } catch (error) {
+      if (!failed) {
         if (signal.aborted) return 'aborted';
-        lastError = error;
-        if (policy.deadLetter !== undefined && attempt >= policy.maxAttempts) {
-          return (await this.deadLetter(failedRecords(), error, attempt, 'maxAttempts', signal)) ? 'dead-lettered' : 'aborted';
+        const age = this.ageOf(records);
+        if (policy.deadLetter !== undefined && policy.maxRecordAgeMillis !== undefined && age > policy.maxRecordAgeMillis) {
+          for (const r of records) {
+            this.d.events.recordExpired({ shardId: this.d.shardId, streamName: this.d.streamName, sequenceNumber: r.sequenceNumber, subSequenceNumber: r.subSequenceNumber, ageMillis: age });
+          }
+          return (await this.deadLetter(records, lastError, attempt - 1, 'expired', signal)) ? 'dead-lettered' : 'aborted';
         }
-        const delayMillis = backoffDelay(attempt - 1, { baseMillis: policy.retryBaseMillis, maxMillis: policy.retryMaxMillis }, this.d.random);
-        const first = records[0];
-        this.d.events.recordRetried({
-          shardId: this.d.shardId,
-          streamName: this.d.streamName,
-          sequenceNumber: first?.sequenceNumber ?? '',
-          subSequenceNumber: first?.subSequenceNumber ?? 0,
-          records: records.length,
-          attempt,
-          delayMillis,
-          error,
-        });
-        this.d.logger.warn({ err: error, sequenceNumber: first?.sequenceNumber, records: records.length, attempt, delayMillis }, 'record processing failed; retrying');
-        if (!(await this.sleep(delayMillis, signal))) return 'aborted';
+        if (policy.deadLetter !== undefined && attempt > policy.maxAttempts) {
+          return (await this.deadLetter(failedRecords(), lastError, attempt - 1, 'maxAttempts', signal)) ? 'dead-lettered' : 'aborted';
+        }
+        try {
+          await call(attempt);
+          return 'done';
+        } catch (error) {
+          lastError = error;
+        }
       }
+      failed = false;
+      const error = lastError;
+      if (signal.aborted) return 'aborted';
+      if (policy.deadLetter !== undefined && attempt >= policy.maxAttempts) {
+        return (await this.deadLetter(failedRecords(), error, attempt, 'maxAttempts', signal)) ? 'dead-lettered' : 'aborted';
+      }
+      const delayMillis = backoffDelay(attempt - 1, { baseMillis: policy.retryBaseMillis, maxMillis: policy.retryMaxMillis }, this.d.random);
+      const first = records[0];
+      this.d.events.recordRetried({
+        shardId: this.d.shardId,
+        streamName: this.d.streamName,
+        sequenceNumber: first?.sequenceNumber ?? '',
+        subSequenceNumber: first?.subSequenceNumber ?? 0,
+        records: records.length,
+        attempt,
+        delayMillis,
+        error,
+      });
+      this.d.logger.warn({ err: error, sequenceNumber: first?.sequenceNumber, records: records.length, attempt, delayMillis }, 'record processing failed; retrying');
+      if (!(await this.sleep(delayMillis, signal))) return 'aborted';
     }
   }
 

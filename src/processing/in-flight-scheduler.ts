@@ -18,11 +18,23 @@ export interface InFlightSchedulerOptions {
 /** One accepted record. */
 export interface InFlightEntry {
   readonly record: KinesisClientRecord;
-  readonly position: ESN;
   readonly key: string;
   /** Arrival index within this scheduler (0-based). */
   readonly index: number;
   state: 'waiting' | 'running' | 'done';
+}
+
+/**
+ * Shard order of two records' positions. Kinesis sequence numbers are decimal strings without leading zeros, so a
+ * longer one is larger and equal lengths compare as text: no BigInt per record on this path, which runs for every
+ * record (a malformed one still fails, typed, when the mark is checkpointed).
+ */
+function comparePositions(a: KinesisClientRecord, b: KinesisClientRecord): number {
+  const x = a.sequenceNumber;
+  const y = b.sequenceNumber;
+  if (x.length !== y.length) return x.length - y.length;
+  if (x !== y) return x < y ? -1 : 1;
+  return a.subSequenceNumber - b.subSequenceNumber;
 }
 
 /**
@@ -45,8 +57,10 @@ export class InFlightScheduler {
   private running = 0;
   private bytes = 0;
   private accepted = 0;
-  private mark: ESN | undefined;
-  private newest: ESN | undefined;
+  /** The record at the low-water mark, and its position once asked for (built lazily: checkpoints are rarer than records). */
+  private markRecord: KinesisClientRecord | undefined;
+  private markPosition: ESN | undefined;
+  private newest: KinesisClientRecord | undefined;
 
   constructor(private readonly o: InFlightSchedulerOptions) {}
 
@@ -71,7 +85,22 @@ export class InFlightScheduler {
 
   /** The position below which (inclusive) every accepted record has finished; `undefined` before the first. */
   get lowWaterMark(): ESN | undefined {
-    return this.mark;
+    const r = this.markRecord;
+    if (r === undefined) return undefined;
+    if (this.markPosition === undefined || this.markPosition.sequenceNumber !== r.sequenceNumber || this.markPosition.subSequenceNumber !== r.subSequenceNumber) {
+      this.markPosition = new ESN(r.sequenceNumber, r.subSequenceNumber);
+    }
+    return this.markPosition;
+  }
+
+  /**
+   * Whether the buffer has drained enough for the producer to go on after it found no room: at most three quarters
+   * full (records and bytes). The gap means a full buffer wakes the producer once per quarter of it, not once per
+   * finished record.
+   */
+  hasRoomToResume(): boolean {
+    if (this.buffered === 0) return true;
+    return this.buffered <= (this.o.maxBufferedRecords * 3) >> 2 && this.bytes <= this.o.maxBufferedBytes * 0.75;
   }
 
   /** Whether one more record may be accepted (always true when the buffer is empty, so a huge record still passes). */
@@ -85,12 +114,11 @@ export class InFlightScheduler {
    * position is not after the newest accepted one: a redelivered batch never runs a record twice.
    */
   push(record: KinesisClientRecord): InFlightEntry | undefined {
-    const position = new ESN(record.sequenceNumber, record.subSequenceNumber);
-    if (this.newest !== undefined && position.compareTo(this.newest) <= 0) return undefined;
-    this.newest = position;
+    if (this.newest !== undefined && comparePositions(record, this.newest) <= 0) return undefined;
+    this.newest = record;
     const index = this.accepted++;
     const key = this.o.orderBy === 'partitionKey' ? record.partitionKey : `#${index}`;
-    const entry: InFlightEntry = { record, position, key, index, state: 'waiting' };
+    const entry: InFlightEntry = { record, key, index, state: 'waiting' };
     this.window.push(entry);
     this.bytes += record.data.byteLength;
     const queue = this.waitingByKey.get(key);
@@ -125,7 +153,7 @@ export class InFlightScheduler {
    * (0 when an earlier record is still unfinished).
    */
   complete(entry: InFlightEntry): number {
-    if (entry.state !== 'running') throw new RangeError(`record ${entry.position.toString()} is not running`);
+    if (entry.state !== 'running') throw new RangeError(`record ${entry.record.sequenceNumber}/${entry.record.subSequenceNumber} is not running`);
     entry.state = 'done';
     this.running--;
     this.bytes -= entry.record.data.byteLength;
@@ -133,7 +161,7 @@ export class InFlightScheduler {
     if (this.waitingByKey.has(entry.key)) this.ready.push(entry.key);
     let moved = 0;
     while (this.head < this.window.length && this.window[this.head]!.state === 'done') {
-      this.mark = this.window[this.head]!.position;
+      this.markRecord = this.window[this.head]!.record;
       this.head++;
       moved++;
     }

@@ -1,7 +1,7 @@
 import { ExtendedSequenceNumber as ESN } from '../checkpoint/extended-sequence-number.js';
 import type { ResolvedProcessing } from '../config/resolve-processing.js';
 import { ShutdownError } from '../errors.js';
-import type { RecordHandler } from '../processor/record-handler-types.js';
+import type { RecordHandler, RecordContext } from '../processor/record-handler-types.js';
 import type {
   InitializationInput,
   LeaseLostInput,
@@ -14,7 +14,7 @@ import type {
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { Notifier } from '../util/notifier.js';
-import type { FailurePipeline } from './failure-pipeline.js';
+import type { FailurePipeline, PipelineOutcome } from './failure-pipeline.js';
 import { InFlightScheduler, type InFlightEntry } from './in-flight-scheduler.js';
 import type { ProcessingEventSink } from './processing-events.js';
 
@@ -43,7 +43,10 @@ export class RecordHandlerProcessor implements ShardRecordProcessor {
   private readonly scheduler: InFlightScheduler;
   /** The handlers' signal: lease lost, or a graceful stop ran out of time. */
   private readonly controller = new AbortController();
+  /** Wakes `processRecords` when a full buffer has drained to its resume mark, and `drain` when it is empty. */
   private readonly changed = new Notifier();
+  /** The context of every first try (one object for all records: they differ only from the second try on). */
+  private readonly firstTry: RecordContext;
   private checkpointer: RecordProcessorCheckpointer | undefined;
   private checkpointedAt: ESN | undefined;
   private sinceCheckpoint = 0;
@@ -60,6 +63,7 @@ export class RecordHandlerProcessor implements ShardRecordProcessor {
       maxBufferedRecords: s.maxBufferedRecords,
       maxBufferedBytes: s.maxBufferedBytes,
     });
+    this.firstTry = Object.freeze({ shardId: o.shardId, streamName: o.streamName, signal: this.controller.signal, attempt: 1, logger: o.logger });
   }
 
   /** Records accepted and not yet below the low-water mark (for tests and status). */
@@ -78,11 +82,14 @@ export class RecordHandlerProcessor implements ShardRecordProcessor {
   async processRecords(input: ProcessRecordsInput): Promise<void> {
     this.attach(input.checkpointer, input.signal);
     for (const record of input.records) {
-      while (!this.scheduler.hasRoom()) {
-        try {
-          await this.changed.wait(input.signal);
-        } catch {
-          return; // lease lost: leaseLost() follows
+      if (!this.scheduler.hasRoom()) {
+        // Full: wait until it drained to its resume mark (not for every finished record: one wake per quarter of it).
+        while (!this.scheduler.hasRoomToResume() && !this.closed) {
+          try {
+            await this.changed.wait(input.signal);
+          } catch {
+            return; // lease lost: leaseLost() follows
+          }
         }
       }
       if (this.closed) return;
@@ -140,18 +147,28 @@ export class RecordHandlerProcessor implements ShardRecordProcessor {
   private async run(entry: InFlightEntry): Promise<void> {
     const { record } = entry;
     const signal = this.controller.signal;
+    const { pipeline, handler } = this.o;
     try {
-      const outcome = await this.o.pipeline.run(
-        [record],
-        async (attempt) => {
-          await this.o.handler(record, { shardId: this.o.shardId, streamName: this.o.streamName, signal, attempt, logger: this.o.logger });
-        },
-        signal,
-      );
+      let outcome: PipelineOutcome;
+      const call = async (attempt: number): Promise<void> => {
+        await handler(record, attempt === 1 ? this.firstTry : Object.freeze({ shardId: this.o.shardId, streamName: this.o.streamName, signal, attempt, logger: this.o.logger }));
+      };
+      if (pipeline.checksBeforeFirstTry) {
+        outcome = await pipeline.run([record], call, signal);
+      } else {
+        // The first try made here: a record that succeeds at once costs no pipeline (it runs for every record).
+        try {
+          if (signal.aborted) return;
+          await handler(record, this.firstTry);
+          outcome = 'done';
+        } catch (error) {
+          outcome = await pipeline.run([record], call, signal, { failed: { error } });
+        }
+      }
       if (outcome === 'aborted') return; // stays unfinished: the mark never passes it
       const retired = this.scheduler.complete(entry);
       this.sinceCheckpoint += retired;
-      this.changed.notify();
+      if (this.scheduler.hasRoomToResume()) this.changed.notify();
       if (!this.closed) this.pump();
       const every = this.o.settings.checkpointEveryRecords;
       if (retired > 0 && every !== undefined && this.sinceCheckpoint >= every) void this.checkpointNow();

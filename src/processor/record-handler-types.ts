@@ -5,17 +5,17 @@
 import type { KinesisClientRecord } from './types.js';
 import type { Logger } from '../util/logger.js';
 
-/** What a `recordHandler` call gets besides the record. */
+/** What a `recordHandler` call gets besides the record (read-only: one frozen object serves every first try of a shard). */
 export interface RecordContext {
-  shardId: string;
-  streamName: string;
+  readonly shardId: string;
+  readonly streamName: string;
   /**
    * Aborted when the lease is lost, or when a graceful stop (shutdown, handoff) runs out of time: stop early if
    * you can; nothing after the last checkpoint is lost, the next owner processes it again.
    */
-  signal: AbortSignal;
+  readonly signal: AbortSignal;
   /** 1 for the first try, 2 for the first retry… */
-  attempt: number;
+  readonly attempt: number;
   /** The worker's logger bound to `{ shardId }`. */
   logger: Logger;
 }

@@ -167,6 +167,61 @@ describe('RecordHandlerProcessor', () => {
     assert.equal(returned, true);
   });
 
+  it('backpressure: a full buffer takes records again once it drained to three quarters, not after every record', async () => {
+    const t = setup({ maxInFlight: 8, maxBufferedRecords: 8 });
+    const records = Array.from({ length: 12 }, (_, i) => rec(i + 1, `k${i}`));
+    let returned = false;
+    const done = t.deliver(records).then(() => (returned = true));
+    await flushMicrotasks();
+    assert.equal(t.calls.length, 8);
+    t.pending('1').resolve();
+    await flushMicrotasks();
+    assert.equal(t.processor.buffered, 7);
+    assert.equal(t.calls.length, 8, 'one free slot of 8 is not enough to resume');
+    t.pending('2').resolve();
+    await flushMicrotasks();
+    assert.equal(t.calls.length, 10, 'at 6 of 8 it takes records again, up to full');
+    assert.equal(t.processor.buffered, 8);
+    for (const seq of ['3', '4', '5', '6', '7', '8', '9', '10']) t.pending(seq).resolve();
+    await done;
+    assert.equal(returned, true);
+    assert.equal(t.calls.length, 12, 'every record ran');
+  });
+
+  it('the first try\'s context is shared and read-only; a failed first try is retried with a context of its own', async () => {
+    const t = setup({ maxInFlight: 2, retryBaseMillis: 10, retryMaxMillis: 10 });
+    await t.deliver([rec(1, 'a'), rec(2, 'b')]);
+    await flushMicrotasks();
+    const [first, second] = [t.pending('1'), t.pending('2')];
+    assert.equal(first.context, second.context);
+    assert.ok(Object.isFrozen(first.context));
+    assert.equal(first.context.attempt, 1);
+    first.reject(new Error('once'));
+    await t.clock.advance(10);
+    const retry = t.pending('1');
+    assert.notEqual(retry.context, first.context);
+    assert.equal(retry.context.attempt, 2);
+    assert.equal(t.events.retried!.length, 1, 'the failed first try was reported');
+    retry.resolve();
+    second.resolve();
+    await t.clock.advance(1000);
+    assert.deepEqual(t.checkpoints(), ['2']);
+  });
+
+  it('maxAttempts 1: a failed first try goes straight to the dead letter, no retry', async () => {
+    const dead: string[] = [];
+    const t = setup({ maxInFlight: 1, maxAttempts: 1, deadLetter: (r) => void dead.push(r.sequenceNumber) });
+    await t.deliver([rec(1, 'a'), rec(2, 'a')]);
+    await flushMicrotasks();
+    t.pending('1').reject(new Error('bad'));
+    await flushMicrotasks();
+    assert.deepEqual(dead, ['1']);
+    assert.equal(t.events.retried!.length, 0);
+    t.pending('2').resolve();
+    await t.clock.advance(1000);
+    assert.deepEqual(t.checkpoints(), ['2']);
+  });
+
   it('leaseLost aborts the handlers\' signal and writes no checkpoint afterwards', async () => {
     const t = setup({ maxInFlight: 2 });
     await t.deliver([rec(1, 'a'), rec(2, 'b')]);
