@@ -11,7 +11,7 @@ import { KinesisApi } from '../src/aws/kinesis-api.js';
 import type { StreamRef } from '../src/aws/kinesis-types.js';
 import { ExtendedSequenceNumber } from '../src/checkpoint/extended-sequence-number.js';
 import { PollingFetcher } from '../src/retrieval/polling-fetcher.js';
-import { Scheduler } from '../src/index.js';
+import { Scheduler, type SchedulerOptions } from '../src/index.js';
 import { systemClock } from '../src/util/clock.js';
 import { silentLogger } from '../src/util/logger.js';
 import { aggDeaggregate } from '../test/support/aws-kinesis-agg.js';
@@ -129,7 +129,7 @@ export interface SchedulerPhases {
  * TRIM_HORIZON) with a processor that touches every payload and checkpoints after each batch — a realistic
  * consumer, so its DynamoDB writes (lease table, takes, renewals, one checkpoint per batch) are in the figure.
  */
-export async function drainScheduler(ctx: DrainContext, phases?: SchedulerPhases[]): Promise<number> {
+export async function drainScheduler(ctx: DrainContext, phases?: SchedulerPhases[], leases?: SchedulerOptions['leases']): Promise<number> {
   const total = ctx.shards.reduce((n, s) => n + s.records, 0);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -152,6 +152,7 @@ export async function drainScheduler(ctx: DrainContext, phases?: SchedulerPhases
     endpoints: { kinesis: ctx.endpoint, dynamodb: ctx.dynamoEndpoint ?? '' },
     initialPosition: 'TRIM_HORIZON',
     retrieval: { mode: 'polling', maxRecords: ctx.maxRecords, idleTimeBetweenReadsMillis: 1000 },
+    ...(leases === undefined ? {} : { leases }),
     processorFactory: () => ({
       initialize() {},
       async processRecords({ records, checkpointer }) {

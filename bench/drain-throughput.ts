@@ -59,11 +59,18 @@ const ALL_CONTENDERS: Contender[] = [
   { name: 'bare SDK GetRecords loop', drain: drainBareSdk },
   { name: 'PollingFetcher ×shards', drain: (ctx) => drainPollingFetchers(ctx) },
   { name: 'Scheduler (1 worker, checkpoint per batch)', drain: (ctx) => drainScheduler(ctx, schedulerPhases) },
+  // A worker configured as the only one: no start-up discovery window (its default holds three of four shards back
+  // for one taker interval, so that workers started together spread).
+  {
+    name: 'Scheduler, lone worker (startupDiscoveryMillis 0)',
+    drain: (ctx) => drainScheduler(ctx, loneWorkerPhases, { startupDiscoveryMillis: 0 }),
+  },
 ];
 const CONTENDERS = ALL_CONTENDERS.filter((c, i) => i === 0 || args.only === undefined || c.name.includes(args.only));
 
 /** Where each Scheduler drain spent its wall time (ms), printed after the table. */
 const schedulerPhases: SchedulerPhases[] = [];
+const loneWorkerPhases: SchedulerPhases[] = [];
 
 interface Measurement {
   records: number;
@@ -279,16 +286,17 @@ async function main(): Promise<void> {
         `| ${s.name} | ${s.rate.toFixed(0)} | ${s.cpuPerMillion.toFixed(2)} | ${(s.rate / base.rate).toFixed(2)} | ${(s.cpuPerMillion / base.cpuPerMillion).toFixed(2)} |`,
       );
     }
-    if (schedulerPhases.length > 0) {
-      const med = (pick: (p: SchedulerPhases) => number): string => median(schedulerPhases.map(pick)).toFixed(0);
+    for (const [label, phases] of [['Scheduler', schedulerPhases], ['Scheduler, lone worker', loneWorkerPhases]] as const) {
+      if (phases.length === 0) continue;
+      const med = (pick: (p: SchedulerPhases) => number): string => median(phases.map(pick)).toFixed(0);
       console.log('');
       console.log(
-        `Scheduler phases (median ms of ${schedulerPhases.length}): start() ${med((p) => p.startMillis)}, ` +
+        `${label} phases (median ms of ${phases.length}): start() ${med((p) => p.startMillis)}, ` +
           `start() → first records ${med((p) => p.firstRecordsMillis)}, ` +
           `start() → all records ${med((p) => p.allRecordsMillis)}, shutdown() ${med((p) => p.shutdownMillis)}`,
       );
       console.log(
-        `Scheduler CPU (median ms of ${schedulerPhases.length}): construction + start() ${med((p) => p.cpu.start)}, ` +
+        `${label} CPU (median ms of ${phases.length}): construction + start() ${med((p) => p.cpu.start)}, ` +
           `to first records ${med((p) => p.cpu.firstRecords)}, to all records ${med((p) => p.cpu.allRecords)}, shutdown() ${med((p) => p.cpu.shutdown)}`,
       );
     }

@@ -85,6 +85,7 @@ export const LEASE_DEFAULTS = {
   failoverTimeMillis: 10_000,
   epsilonMillis: 25,
   takerIntervalMillis: undefined,
+  startupDiscoveryMillis: undefined,
   maxLeasesForWorker: Number.POSITIVE_INFINITY,
   maxLeasesToStealAtOneTime: 8,
   gracefulHandoff: true,

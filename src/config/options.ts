@@ -140,6 +140,15 @@ export interface LeaseOptions {
    */
   takerIntervalMillis?: number;
   /**
+   * Start-up discovery window: for this long after its first taker round a starting worker takes at most one free
+   * lease, so that workers started together (a deployment, a rollout) see each other before they divide the leases,
+   * instead of the first one taking everything and the others stealing it back. A worker that starts alone reads
+   * one shard for this long before it takes the rest (at its next taker round). Set 0 for an application that runs a
+   * single worker, or whose workers never start together.
+   * @defaultValue takerIntervalMillis when that is at most 5000 (2000 with the default failover time), else 0
+   */
+  startupDiscoveryMillis?: number;
+  /**
    * Upper bound of leases one worker holds.
    * @defaultValue Infinity
    */

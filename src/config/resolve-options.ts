@@ -57,6 +57,7 @@ export interface ResolvedLeases {
   epsilonMillis: number;
   renewIntervalMillis: number;
   takerIntervalMillis: number;
+  startupDiscoveryMillis: number;
   maxLeasesForWorker: number;
   maxLeasesToStealAtOneTime: number;
   billingMode: 'PAY_PER_REQUEST' | 'PROVISIONED';
@@ -361,6 +362,8 @@ function resolveLeases(value: unknown, applicationName: string): ResolvedLeases 
     epsilonMillis,
     renewIntervalMillis,
     takerIntervalMillis,
+    // Same rule as the taker's own default (a longer window would keep a lone worker on one shard too long).
+    startupDiscoveryMillis: int(l.startupDiscoveryMillis, 'leases.startupDiscoveryMillis', takerIntervalMillis <= 5000 ? takerIntervalMillis : 0, 0, 600_000),
     maxLeasesForWorker: int(l.maxLeasesForWorker, 'leases.maxLeasesForWorker', LEASE_DEFAULTS.maxLeasesForWorker, 1, Number.POSITIVE_INFINITY),
     maxLeasesToStealAtOneTime: int(l.maxLeasesToStealAtOneTime, 'leases.maxLeasesToStealAtOneTime', LEASE_DEFAULTS.maxLeasesToStealAtOneTime, 0, 1000),
     billingMode: oneOf(l.billingMode, 'leases.billingMode', ['PAY_PER_REQUEST', 'PROVISIONED'], LEASE_DEFAULTS.billingMode),

@@ -148,6 +148,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       failoverTimeMillis: o.leases.failoverTimeMillis,
       renewIntervalMillis: o.leases.renewIntervalMillis,
       takerIntervalMillis: o.leases.takerIntervalMillis,
+      discoveryMillis: o.leases.startupDiscoveryMillis,
       maxLeasesForWorker: o.leases.maxLeasesForWorker,
       maxLeasesToStealAtOneTime: o.leases.maxLeasesToStealAtOneTime,
       gracefulHandoff: o.leases.gracefulHandoff,

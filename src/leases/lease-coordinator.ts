@@ -14,6 +14,8 @@ export interface LeaseCoordinatorOptions {
   failoverTimeMillis: number;
   renewIntervalMillis: number;
   takerIntervalMillis: number;
+  /** See `LeaseTakerOptions.discoveryMillis`. */
+  discoveryMillis?: number;
   maxLeasesForWorker: number;
   maxLeasesToStealAtOneTime: number;
   gracefulHandoff: boolean;

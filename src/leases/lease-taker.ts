@@ -31,6 +31,11 @@ export interface LeaseTakerOptions {
   failureWatchers?: number;
   /** The taker interval; the first one after start is the discovery window (at most one lease taken). */
   takerIntervalMillis?: number;
+  /**
+   * How long after its first scan a worker takes at most one lease (the discovery window); 0: none, a lone worker
+   * takes all its leases in its first round. @defaultValue the taker interval when it is at most 5 s, else 0
+   */
+  discoveryMillis?: number;
   /** Replaces the decision (the fleet simulator's Java KCL 2.x baseline). */
   decide?: (input: TakerInput) => TakerDecision;
 }
@@ -162,7 +167,8 @@ export class LeaseTaker {
     const everyoneWatches = k > 0 && ranked.length <= 2 * k;
     // Discovery costs a single worker one taker interval for the rest of its leases: only with short intervals.
     const interval = this.options.takerIntervalMillis ?? 0;
-    const discovering = interval > 0 && interval <= MAX_DISCOVERY_MILLIS && now - this.firstScanAt < interval;
+    const discoveryMillis = this.options.discoveryMillis ?? (interval <= MAX_DISCOVERY_MILLIS ? interval : 0);
+    const discovering = discoveryMillis > 0 && now - this.firstScanAt < discoveryMillis;
     // Not in its first two intervals: a fleet starting together spreads by the plan, not into the watchers; and
     // until then every worker watches (it cannot know yet whether it is a watcher).
     this.settled ||= now - this.firstScanAt >= 2 * interval;

@@ -19,11 +19,12 @@ async function setup(keys: string[]) {
   const store = new InMemoryLeaseStore();
   await store.createTableIfNotExists(TABLE);
   for (const k of keys) await store.createLeaseIfNotExists(newLease(k));
-  const make = (workerId: string, extra: { gracefulHandoff?: boolean; maxLeasesToStealAtOneTime?: number; handoffTimeout?: number } = {}) => {
+  const make = (workerId: string, extra: { gracefulHandoff?: boolean; maxLeasesToStealAtOneTime?: number; handoffTimeout?: number; discoveryMillis?: number } = {}) => {
     const c = new LeaseCoordinator(store, {
       workerId, failoverTimeMillis: FAILOVER, renewIntervalMillis: FAILOVER / 3 - 25, takerIntervalMillis: 500,
       maxLeasesForWorker: Infinity, maxLeasesToStealAtOneTime: extra.maxLeasesToStealAtOneTime ?? 1,
       gracefulHandoff: extra.gracefulHandoff ?? false, gracefulHandoffTimeoutMillis: extra.handoffTimeout ?? 1000, clock, logger: silentLogger, random: () => 0.5,
+      ...(extra.discoveryMillis === undefined ? {} : { discoveryMillis: extra.discoveryMillis }),
     });
     const acquired: string[] = [];
     const lost: string[] = [];
@@ -53,6 +54,26 @@ describe('LeaseCoordinator (in-memory store, fake clock)', () => {
     const after = (await store.getLease('s0'))!.leaseCounter;
     assert.ok(after >= before + 10, `counter moved from ${before} to ${after}`);
     assert.deepEqual(w.lost, []);
+    await w.c.stop();
+  });
+
+  it('startup discovery 0: a lone worker takes every lease in its first round', async () => {
+    const { clock, make } = await setup(['s0', 's1', 's2', 's3']);
+    const w = make('w1', { discoveryMillis: 0 });
+    w.c.start();
+    await clock.advance(0);
+    assert.deepEqual(w.acquired.sort(), ['s0', 's1', 's2', 's3']);
+    await w.c.stop();
+  });
+
+  it('a discovery window longer than the taker interval keeps a starting worker at one lease for that long', async () => {
+    const { clock, make } = await setup(['s0', 's1', 's2', 's3']);
+    const w = make('w1', { discoveryMillis: 1200 });
+    w.c.start();
+    await clock.advance(1000); // rounds at 0, 500 and 1000: all inside the window
+    assert.equal(w.acquired.length, 1);
+    await clock.advance(500);
+    assert.deepEqual(w.acquired.sort(), ['s0', 's1', 's2', 's3']);
     await w.c.stop();
   });
 

@@ -70,6 +70,7 @@ describe('resolveOptions', () => {
     });
     assert.equal(r.leases.renewIntervalMillis, 475);
     assert.equal(r.leases.takerIntervalMillis, 300);
+    assert.equal(r.leases.startupDiscoveryMillis, 300, 'the discovery window follows a short taker interval');
     assert.equal(r.endpoints.kinesis, 'http://127.0.0.1:4567');
   });
 
@@ -113,6 +114,7 @@ describe('resolveOptions', () => {
     failsOn({ ...base, leases: { failoverTimeMillis: 300, epsilonMillis: 90 } }, 'leases.epsilonMillis');
     failsOn({ ...base, leases: { billingMode: 'FREE' } }, 'leases.billingMode');
     failsOn({ ...base, leases: { gracefulHandoff: 'yes' } }, 'leases.gracefulHandoff');
+    failsOn({ ...base, leases: { startupDiscoveryMillis: -1 } }, 'leases.startupDiscoveryMillis');
     failsOn({ ...base, leases: { gracefulHandoffTimeoutMillis: 5 } }, 'leases.gracefulHandoffTimeoutMillis');
     failsOn({ ...base, retrieval: { mode: 'push' } }, 'retrieval.mode');
     failsOn({ ...base, retrieval: { mode: 'polling', maxRecords: 10_001 } }, 'retrieval.maxRecords');
