@@ -116,8 +116,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     try {
       if (o.streams === undefined) {
         const stream = o.streamArn ? { streamArn: o.streamArn } : { streamName: o.streamName! };
-        this.single = await createStreamContext(deps, { key: '', stream, initialPosition: o.initialPosition }, false, retrying);
-        await createTable();
+        // Independent (Kinesis, DynamoDB): one round trip less before the first record. Both settle before a
+        // failure is thrown, so nothing runs on after start() failed.
+        const [context, table] = await Promise.allSettled([createStreamContext(deps, { key: '', stream, initialPosition: o.initialPosition }, false, retrying), createTable()]);
+        if (context.status === 'rejected') throw context.reason;
+        if (table.status === 'rejected') throw table.reason;
+        this.single = context.value;
         await this.withRetry(() => this.single!.syncer.sync());
       } else {
         await createTable();
