@@ -4,7 +4,7 @@ import { parseGetRecordsJson } from './get-records-json.js';
 /**
  * A lean deserializer for GetRecords, installed per command in the SDK's own middleware stack (signing, credentials,
  * endpoints, retries and error mapping stay the SDK's). It replaces only the step that turns a 2xx JSON answer into
- * the output: one pass over the body's bytes (`get-records-json.ts`), `Data` decoded straight into `Uint8Array`s, no
+ * the output: one pass over the body's bytes (`get-records-json.ts` with `kinesis-json-reader.ts`), `Data` decoded straight into `Uint8Array`s, no
  * schema walk, no per-value regular expression. Anything else — an error status, another content type (CBOR), a body that is not a Node stream,
  * JSON that is not the shape AWS documents (a string timestamp, a `__type`, non-canonical base64...) — goes to the
  * SDK's own deserializer on the same bytes, so the result (or the error) is exactly the SDK's.
