@@ -1,4 +1,4 @@
-import type { GetRecordsCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import type { GetRecordsCommand, GetRecordsCommandOutput, KinesisClient } from '@aws-sdk/client-kinesis';
 import { parseGetRecordsJson } from './get-records-json.js';
 
 /**
@@ -17,7 +17,7 @@ type HandlerArgs = Parameters<Handler>[0];
 type HandlerResult = Awaited<ReturnType<Handler>>;
 
 /** What the SDK's response object looks like to us (an `HttpResponse`). */
-interface RawResponse {
+export interface RawResponse {
   statusCode: number;
   headers: Record<string, string | undefined>;
   body: unknown;
@@ -79,14 +79,19 @@ function leanMiddleware(sdkDeserializer: Middleware): Middleware {
       // The SDK reads a Uint8Array body as it would have read the stream.
       raw.body = body;
       if (output === undefined) return viaSdk();
-      output.$metadata = {
-        httpStatusCode: raw.statusCode,
-        requestId: raw.headers['x-amzn-requestid'] ?? raw.headers['x-amzn-request-id'] ?? raw.headers['x-amz-request-id'],
-        extendedRequestId: raw.headers['x-amz-id-2'],
-        cfId: raw.headers['x-amz-cf-id'],
-      };
+      output.$metadata = responseMetadata(raw);
       return { response, output };
     };
+}
+
+/** The output's `$metadata`, as the SDK fills it from the answer. */
+export function responseMetadata(raw: RawResponse): GetRecordsCommandOutput['$metadata'] {
+  return {
+    httpStatusCode: raw.statusCode,
+    requestId: raw.headers['x-amzn-requestid'] ?? raw.headers['x-amzn-request-id'] ?? raw.headers['x-amz-request-id'],
+    extendedRequestId: raw.headers['x-amz-id-2'],
+    cfId: raw.headers['x-amz-cf-id'],
+  };
 }
 
 function isPlainJsonAnswer(response: RawResponse): boolean {
