@@ -1,6 +1,6 @@
 import type { SubscribeToShardCommand, SubscribeToShardEventStream } from '@aws-sdk/client-kinesis';
 import { EventStreamFrames, type EventStreamFrame } from './event-stream-frames.js';
-import { responseMetadata, type RawResponse } from './get-records-deserializer.js';
+import { responseMetadata, type RawResponse, type sdkDeserializerOf } from './get-records-deserializer.js';
 import { parseSubscribeEventJson } from './subscribe-event-json.js';
 
 /**
@@ -44,8 +44,13 @@ const INITIAL_RESPONSE = EventStreamFrames.encode(
  * Installs the lean deserializer on one SubscribeToShard command. `sdkDeserializer`: the client's own
  * (`sdkDeserializerOf`). `signal`: the subscription's; aborting it ends the event stream with an `AbortError`.
  */
-export function useLeanSubscribeToShard(command: SubscribeToShardCommand, sdkDeserializer: unknown, signal?: AbortSignal): void {
-  command.middlewareStack.add(leanMiddleware(sdkDeserializer as Middleware, signal), {
+export function useLeanSubscribeToShard(
+  command: SubscribeToShardCommand,
+  sdkDeserializer: NonNullable<ReturnType<typeof sdkDeserializerOf>>,
+  signal?: AbortSignal,
+): void {
+  // The client's deserializer serves every command (it reads the operation from the context): typed for one.
+  command.middlewareStack.add(leanMiddleware(sdkDeserializer as unknown as Middleware, signal), {
     name: DESERIALIZER_NAME,
     step: 'deserialize',
     tags: ['DESERIALIZER'],

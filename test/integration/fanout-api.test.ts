@@ -189,10 +189,10 @@ describe('FanOutApi on kinesis-local', () => {
       for (const [protocol, client] of clients) {
         const sdk = sdkDeserializerOf(client)!;
         let fallbacks = 0;
-        const counting = (next: never, context: never) => {
+        const counting = ((next: never, context: never) => {
           const handler = sdk(next, context);
           return (args: never) => (fallbacks++, handler(args));
-        };
+        }) as unknown as typeof sdk;
         const api = new FanOutApi(client);
         // One consumer per path: a consumer holds one subscription per shard at a time.
         const read = async (consumerName: string, lean: boolean): Promise<unknown[]> => {

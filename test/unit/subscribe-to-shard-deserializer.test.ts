@@ -42,7 +42,7 @@ let answer: Answer = { body: Buffer.alloc(0) };
 let fallbacks = 0;
 let sdk: ReturnType<typeof sdkDeserializerOf>;
 /** `sdk`, counting the messages (or answers) the lean path hands to it. */
-let counting: unknown;
+let counting: NonNullable<typeof sdk>;
 
 before(async () => {
   server = createServer((req, res) => {
@@ -68,13 +68,13 @@ before(async () => {
   client = createKinesisClient({ region: TEST_REGION, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, credentials: TEST_CREDENTIALS });
   sdk = sdkDeserializerOf(client);
   assert.ok(sdk, 'the SDK deserializer is found on the client stack');
-  counting = (next: never, context: never) => {
+  counting = ((next: never, context: never) => {
     const handler = sdk!(next, context);
     return (args: never) => {
       fallbacks++;
       return handler(args);
     };
-  };
+  }) as unknown as NonNullable<typeof sdk>;
 });
 
 after(() => {
