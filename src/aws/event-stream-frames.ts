@@ -1,6 +1,10 @@
 import { crc32 } from 'node:zlib';
 
-/** One whole message of an `application/vnd.amazon.eventstream` body, its prelude checksum verified. */
+/**
+ * One whole message of an `application/vnd.amazon.eventstream` body, its prelude checksum verified. Handed to the
+ * caller's function synchronously: `bytes` (and `payload`) may be a buffer shared by every reader, valid only
+ * during that call — copy what must outlive it.
+ */
 export interface EventStreamFrame {
   /** The whole message as received (what the SDK's own decoding is given when the lean path declines it). */
   bytes: Buffer;
@@ -19,13 +23,20 @@ const MIN_MESSAGE = 16;
 const FIXED_VALUE_BYTES = [0, 0, 1, 2, 4, 8, -1, -1, 8, 16];
 const STRING = 7;
 const BYTES = 6;
+/**
+ * Messages up to this size that straddle chunks are joined in one buffer shared by all readers (used synchronously,
+ * see {@link EventStreamFrame}): copying into warm memory cost a fraction of copying into a fresh buffer per
+ * message (page faults); a larger message gets a buffer of its own.
+ */
+const SHARED_MAX = 8 * 1024 * 1024;
+let shared: Buffer | undefined;
 
 /**
  * Splits an event-stream body (a Node stream's chunks) into whole messages: prelude (total length, headers length,
  * prelude CRC32), headers, payload, message CRC32 — both checksums verified. Only the two routing headers are
  * decoded; the others are skipped by their type's size. A message is handed out only once all of it arrived, so a
  * connection cut mid-message is an error, never a partial message. A message that fits in the chunk it starts in is
- * a view of that chunk; a longer one is copied into one buffer as its chunks arrive.
+ * a view of that chunk; a longer one is joined once all of it is there.
  */
 export class EventStreamFrames {
   private readonly chunks: Buffer[] = [];
@@ -37,11 +48,12 @@ export class EventStreamFrames {
   constructor(private readonly source: AsyncIterator<unknown>) {}
 
   /**
-   * The next message; `undefined` when the body ended between messages.
+   * Reads the next message and returns what `use` makes of it (called synchronously, see {@link EventStreamFrame});
+   * `undefined` when the body ended between messages.
    * @throws when the body ends inside a message, a prelude is too short or its checksum fails (the lengths cannot
    * be trusted, so the stream cannot go on), or the body fails.
    */
-  async next(): Promise<EventStreamFrame | undefined> {
+  async next<T>(use: (frame: EventStreamFrame) => T): Promise<T | undefined> {
     if (!(await this.fill(PRELUDE))) {
       if (this.buffered === 0) return undefined;
       throw truncated();
@@ -56,10 +68,11 @@ export class EventStreamFrames {
     if (actual !== expected) {
       throw new Error(`The prelude checksum specified in the message (${expected}) does not match the calculated CRC32 checksum (${actual})`);
     }
-    const bytes = await this.take(total);
+    if (!(await this.fill(total))) throw truncated();
+    const bytes = this.take(total);
     // Headers longer than the message: for the SDK's decoding to reject as it does.
-    if (headersLength > total - MIN_MESSAGE) return { bytes, intact: false, messageType: undefined, eventType: undefined, payload: bytes.subarray(0, 0) };
-    return decode(bytes, headersLength);
+    if (headersLength > total - MIN_MESSAGE) return use({ bytes, intact: false, messageType: undefined, eventType: undefined, payload: bytes.subarray(0, 0) });
+    return use(decode(bytes, headersLength));
   }
 
   /** At least `n` bytes buffered; false when the body ended first. */
@@ -98,30 +111,29 @@ export class EventStreamFrames {
     return first.subarray(this.head, this.head + n);
   }
 
-  /** The next `n` bytes, waiting for them; consumed. */
-  private async take(n: number): Promise<Buffer> {
+  /** The next `n` bytes (buffered), consumed: a view of one chunk, or the chunks joined. */
+  private take(n: number): Buffer {
     const first = this.chunks[0]!;
     if (first.byteLength - this.head >= n) {
       const out = first.subarray(this.head, this.head + n);
       this.consume(n);
       return out;
     }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    for (;;) {
-      while (filled < n && this.chunks.length > 0) {
-        const chunk = this.chunks[0]!;
-        const part = Math.min(chunk.byteLength - this.head, n - filled);
-        chunk.copy(out, filled, this.head, this.head + part);
-        filled += part;
-        this.consume(part);
-      }
-      if (filled === n) return out;
-      const chunk = await this.pull();
-      if (chunk === undefined) throw truncated();
-      this.chunks.push(chunk);
-      this.buffered += chunk.byteLength;
+    let out: Buffer;
+    if (n > SHARED_MAX) out = Buffer.allocUnsafe(n);
+    else {
+      if (shared === undefined || shared.byteLength < n) shared = Buffer.allocUnsafeSlow(Math.max(n, Math.min(SHARED_MAX, 2 * (shared?.byteLength ?? 32_768))));
+      out = shared.subarray(0, n);
     }
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks[0]!;
+      const part = Math.min(chunk.byteLength - this.head, n - filled);
+      chunk.copy(out, filled, this.head, this.head + part);
+      filled += part;
+      this.consume(part);
+    }
+    return out;
   }
 
   private consume(n: number): void {

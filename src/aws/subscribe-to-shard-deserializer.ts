@@ -105,11 +105,20 @@ function isNodeStream(body: unknown): body is NodeStream {
   return typeof b?.on === 'function' && typeof b.destroy === 'function' && typeof b[Symbol.asyncIterator] === 'function';
 }
 
-/** What a message is to the lean path: its event, or `undefined` when the SDK must decode it. */
-function leanEvent(frame: EventStreamFrame): Member | undefined {
-  if (!frame.intact || frame.messageType !== 'event' || frame.eventType !== 'SubscribeToShardEvent') return undefined;
-  const event = parseSubscribeEventJson(frame.payload);
-  return event === undefined ? undefined : { SubscribeToShardEvent: event };
+/**
+ * What a message is to the lean path: its event, read; or its bytes (a copy) for the SDK to decode, with whether it
+ * is an `initial-response` and one the lean path may skip as the SDK would (`{}`: what Kinesis sends).
+ */
+type Step = { event: Member } | { sdk: Buffer; initialResponse: boolean; plainInitialResponse: boolean };
+
+/** Called with the message's bytes valid only during the call (see `EventStreamFrame`): nothing refers to them after. */
+function step(frame: EventStreamFrame): Step {
+  if (frame.intact && frame.messageType === 'event' && frame.eventType === 'SubscribeToShardEvent') {
+    const event = parseSubscribeEventJson(frame.payload);
+    if (event !== undefined) return { event: { SubscribeToShardEvent: event } };
+  }
+  const initialResponse = frame.messageType === 'event' && frame.eventType === 'initial-response';
+  return { sdk: Buffer.from(frame.bytes), initialResponse, plainInitialResponse: initialResponse && frame.intact && isEmptyObject(frame.payload) };
 }
 
 /** The answer's events; iterate once (as the SDK's). */
@@ -142,27 +151,26 @@ class LeanEventStream implements AsyncIterable<Member> {
   async open(): Promise<void> {
     try {
       for (;;) {
-        let frame: EventStreamFrame | undefined;
+        let next: Step | undefined;
         try {
           this.throwIfAborted();
-          frame = await this.frames.next();
+          next = await this.frames.next(step);
         } catch (error) {
           await this.sdk.fail(error);
         }
-        if (frame === undefined) return;
-        if (frame.intact && frame.messageType === 'event' && frame.eventType === 'initial-response' && isEmptyObject(frame.payload)) return;
-        const event = leanEvent(frame);
-        if (event !== undefined) {
-          this.pending.push(event);
+        if (next === undefined) return;
+        if ('event' in next) {
+          this.pending.push(next.event);
           return;
         }
-        const members = await this.sdk.message(frame.bytes, true);
+        if (next.plainInitialResponse) return;
+        const members = await this.sdk.message(next.sdk, true);
         if (members.length > 0) {
           this.pending.push(...members);
           return;
         }
         // Skipped by the SDK: an unknown event type goes on to the next message; an initial-response is the answer's.
-        if (frame.messageType === 'event' && frame.eventType === 'initial-response') return;
+        if (next.initialResponse) return;
       }
     } catch (error) {
       await this.close();
@@ -175,11 +183,10 @@ class LeanEventStream implements AsyncIterable<Member> {
       while (this.pending.length > 0) yield this.pending.shift()!;
       for (;;) {
         this.throwIfAborted();
-        const frame = await this.frames.next();
-        if (frame === undefined) return;
-        const event = leanEvent(frame);
-        if (event !== undefined) yield event;
-        else for (const member of await this.sdk.message(frame.bytes, false)) yield member;
+        const next = await this.frames.next(step);
+        if (next === undefined) return;
+        if ('event' in next) yield next.event;
+        else for (const member of await this.sdk.message(next.sdk, false)) yield member;
       }
     } finally {
       await this.close();

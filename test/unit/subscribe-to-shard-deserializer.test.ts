@@ -34,6 +34,8 @@ interface Answer {
   cutAfter?: number;
   /** Write the body, then keep the answer open (until the client goes away). */
   hold?: boolean;
+  /** Bodies by the requested ShardId, instead of `body`. */
+  byShard?: Map<string, Buffer>;
 }
 
 let server: Server;
@@ -46,9 +48,11 @@ let counting: NonNullable<typeof sdk>;
 
 before(async () => {
   server = createServer((req, res) => {
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const a = answer;
+      const shardId = (JSON.parse(Buffer.concat(chunks).toString() || '{}') as { ShardId?: string }).ShardId ?? '';
+      const a = answer.byShard ? { ...answer, body: answer.byShard.get(shardId)! } : answer;
       const headers: Record<string, string> = { 'x-amzn-requestid': 'req-1', 'content-type': a.contentType ?? 'application/vnd.amazon.eventstream' };
       res.writeHead(a.status ?? 200, headers); // chunked: an event stream has no Content-Length
       if (a.cutAfter !== undefined) {
@@ -338,6 +342,35 @@ describe('lean SubscribeToShard deserializer', () => {
       await assert.rejects(next ?? iterator.next(), (e: unknown) => e instanceof KclError && e.retriable && /aborted/i.test(e.message));
       assert.ok(Date.now() - started < 2000, 'at once');
     }
+  });
+
+  it('keeps concurrent subscriptions apart when their events straddle chunks (the join buffer is shared)', async () => {
+    const random = seededRandom(0x77);
+    const shards = ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002', 'shardId-000000000003'];
+    const byShard = new Map(
+      shards.map((shardId, s) => {
+        const events = Array.from({ length: 6 }, (_, i) =>
+          eventMessage('SubscribeToShardEvent', JSON.stringify({
+            Records: Array.from({ length: 1 + randomInt(random, 60) }, (_, j) => ({ SequenceNumber: `${s}-${i}-${j}`, Data: Buffer.from(randomBytes(random, randomInt(random, 3000))).toString('base64'), PartitionKey: `s${s}` })),
+            ContinuationSequenceNumber: `${s}-${i}`,
+            MillisBehindLatest: s,
+          })),
+        );
+        return [shardId, Buffer.concat([INITIAL, ...events])] as const;
+      }),
+    );
+    answer = { body: Buffer.alloc(0), byShard, pieces: [1000, 7, 4093] };
+    const read = (shardId: string, lean: boolean): Promise<Outcome> => {
+      const command = new SubscribeToShardCommand({ ...input, ShardId: shardId });
+      if (lean) useLeanSubscribeToShard(command, counting);
+      return run(command);
+    };
+    const viaSdk = await Promise.all(shards.map((s) => read(s, false)));
+    const before = fallbacks;
+    const lean = await Promise.all(shards.map((s) => read(s, true)));
+    assert.equal(fallbacks, before, 'lean path used');
+    assert.deepEqual(lean, viaSdk);
+    assert.equal(lean.reduce((n, o) => n + o.events.length, 0), 24);
   });
 
   it('keeps KPL aggregates byte-exact through FanOutApi (MD5-checked deaggregation), as the SDK path does', async () => {
