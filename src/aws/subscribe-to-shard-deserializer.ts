@@ -130,7 +130,7 @@ class LeanEventStream implements AsyncIterable<Member> {
   private readonly onAbort: (() => void) | undefined;
 
   constructor(
-    private readonly body: NodeStream,
+    body: NodeStream,
     private readonly sdk: SdkDecoding,
     private readonly signal: AbortSignal | undefined,
   ) {
