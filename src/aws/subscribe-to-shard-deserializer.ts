@@ -210,8 +210,16 @@ class LeanEventStream implements AsyncIterable<Member> {
 
 /** `{}` with optional whitespace: the initial-response Kinesis sends (anything else is read by the SDK). */
 function isEmptyObject(payload: Buffer): boolean {
-  const text = payload.toString('latin1').replace(/^[ \t\n\r]+|[ \t\n\r]+$/g, '');
-  return text === '{}';
+  let p = 0;
+  const ws = (): void => {
+    while (p < payload.byteLength && (payload[p] === 0x20 || payload[p] === 0x0a || payload[p] === 0x0d || payload[p] === 0x09)) p++;
+  };
+  ws();
+  if (payload[p++] !== 0x7b) return false;
+  ws();
+  if (payload[p++] !== 0x7d) return false;
+  ws();
+  return p === payload.byteLength;
 }
 
 /** As the SDK's HTTP handlers name an aborted request (`AbortError`, the signal's reason as the cause). */
