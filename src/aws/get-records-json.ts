@@ -1,7 +1,7 @@
 import type { GetRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 import { BAIL, KinesisJsonReader } from './kinesis-json-reader.js';
 
-export { decodeBase64 } from './kinesis-json-reader.js';
+export { decodeBase64 } from './strict-base64.js';
 
 type Output = Omit<GetRecordsCommandOutput, '$metadata'>;
 

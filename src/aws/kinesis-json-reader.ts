@@ -1,5 +1,6 @@
 import { isAscii } from 'node:buffer';
 import type { ChildShard as SdkChildShard, _Record as SdkRecord } from '@aws-sdk/client-kinesis';
+import { decodeBase64 } from './strict-base64.js';
 
 /** Thrown (preallocated, never escapes) when the bytes are not what the fast reader takes. */
 export const BAIL = new Error('not a plain Kinesis answer');
@@ -327,22 +328,4 @@ function childShards(value: unknown): SdkChildShard[] {
 function str(v: unknown): string {
   if (typeof v !== 'string') throw BAIL;
   return v;
-}
-
-const EQUALS = 61;
-
-/**
- * Standard base64 (what the SDK accepts: `[A-Za-z0-9+/]*={0,2}`, length a multiple of 4) decoded into a
- * `Uint8Array` view, or `undefined`. Node's decoder skips characters outside its alphabets, so a string with any
- * such character decodes to fewer bytes than its length promises; the URL-safe `-` and `_` it also accepts are
- * looked for directly. Cheaper than the SDK's regular expression over every payload.
- */
-export function decodeBase64(s: string): Uint8Array | undefined {
-  const length = s.length;
-  if (length % 4 !== 0) return undefined;
-  const padding = length === 0 ? 0 : s.charCodeAt(length - 1) === EQUALS ? (s.charCodeAt(length - 2) === EQUALS ? 2 : 1) : 0;
-  const bytes = Buffer.from(s, 'base64');
-  if (bytes.byteLength !== (length / 4) * 3 - padding) return undefined;
-  if (s.includes('-') || s.includes('_')) return undefined;
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
