@@ -242,10 +242,13 @@ export async function drainBareSubscribe(ctx: DrainContext): Promise<number> {
   }
 }
 
-/** (e) ts-kcl's fan-out path: one `FanOutSubscriber` per shard (subscription, event queue, KPL deaggregation). */
-export async function drainFanOutSubscribers(ctx: DrainContext): Promise<number> {
+/**
+ * (e) ts-kcl's fan-out path: one `FanOutSubscriber` per shard (subscription, event queue, KPL deaggregation), with
+ * the lean event-stream decoding or the SDK's (`leanSubscribeToShard: false`).
+ */
+export async function drainFanOutSubscribers(ctx: DrainContext, leanSubscribeToShard = true): Promise<number> {
   const client = newClient(ctx);
-  const api = new FanOutApi(client);
+  const api = new FanOutApi(client, { leanSubscribeToShard });
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
   try {

@@ -14,7 +14,8 @@
  *
  * With `--subscribe` the same recorded pages are served as SubscribeToShard event streams (one event per page, in
  * the wire format; see bench/replay-server.ts) and the contenders are the bare SDK subscription loop and ts-kcl's
- * `FanOutSubscriber`; the floor row is the same.
+ * `FanOutSubscriber`, with the lean event-stream decoding and with the SDK's (`leanSubscribeToShard: false`); the
+ * floor row is the same.
  *
  * Corpora: `plain` — 10 000 records of 1 KiB; `kpl` — 1 000 KPL aggregates of 10 user records of 100 B (10 000 user
  * records). "Records" are user records throughout. One untimed warm-up per contender, then `--rounds` rounds in
@@ -236,7 +237,8 @@ async function main(): Promise<void> {
   const all: Contender[] = args.subscribe ? [
     floorContender(recording, total),
     { name: KPL ? 'bare SDK SubscribeToShard loop + aws-kinesis-agg' : 'bare SDK SubscribeToShard loop', drain: drainBareSubscribe },
-    { name: 'ts-kcl FanOutSubscriber (SDK event stream)', drain: drainFanOutSubscribers },
+    { name: 'ts-kcl FanOutSubscriber, lean event stream', drain: (c) => drainFanOutSubscribers(c, true) },
+    { name: 'ts-kcl FanOutSubscriber, SDK event stream', drain: (c) => drainFanOutSubscribers(c, false) },
   ] : [
     floorContender(recording, total),
     { name: KPL ? 'bare SDK GetRecords loop + aws-kinesis-agg' : 'bare SDK GetRecords loop', drain: drainBareSdk },

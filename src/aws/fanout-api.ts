@@ -19,6 +19,8 @@ import { KinesisCaller, toChildShard, toRecord, type CallOptions, type KinesisAp
 import type { ChildShard } from '../shards/shard.js';
 import type { IteratorPosition, KinesisRecord } from './kinesis-types.js';
 import { mapAwsError } from './map-error.js';
+import { sdkDeserializerOf } from './get-records-deserializer.js';
+import { useLeanSubscribeToShard } from './subscribe-to-shard-deserializer.js';
 
 /** A registered enhanced fan-out consumer of a stream. */
 export interface StreamConsumer {
@@ -99,16 +101,26 @@ export interface FanOutApiOptions extends KinesisApiOptions {
    * through the main client. Defaults to the main client.
    */
   subscribeClient?: KinesisClient;
+  /**
+   * Decode SubscribeToShard event streams with the lean deserializer (`subscribe-to-shard-deserializer.ts`) inside
+   * the SDK's pipeline; `false` keeps the SDK's own event-stream decoding (benchmarks and equivalence tests compare
+   * the two).
+   * @defaultValue true
+   */
+  leanSubscribeToShard?: boolean;
 }
 
 /**
- * Enhanced fan-out calls in SDK-free types: consumer registration and SubscribeToShard through the SDK's
- * event-stream support (no HTTP or event-stream code of our own). Failures are `KclError`s; nothing is retried
- * here except in {@link ensureStreamConsumer}.
+ * Enhanced fan-out calls in SDK-free types: consumer registration and SubscribeToShard through the SDK's client
+ * (its HTTP handling; the event stream decoded by the lean deserializer unless `leanSubscribeToShard: false`, with
+ * the SDK's own decoding for any message it does not take). Failures are `KclError`s; nothing is retried here
+ * except in {@link ensureStreamConsumer}.
  */
 export class FanOutApi {
   private readonly caller: KinesisCaller;
   private readonly subscribeClient: KinesisClient;
+  /** The subscribe client's own deserializer, the lean path's fallback; undefined ⇒ the SDK's path only. */
+  private readonly sdkDeserializer: ReturnType<typeof sdkDeserializerOf>;
 
   constructor(
     private readonly client: KinesisClient,
@@ -116,6 +128,7 @@ export class FanOutApi {
   ) {
     this.caller = new KinesisCaller(options.requestTimeoutMillis, options.logger);
     this.subscribeClient = options.subscribeClient ?? client;
+    this.sdkDeserializer = options.leanSubscribeToShard === false ? undefined : sdkDeserializerOf(this.subscribeClient);
   }
 
   /** @throws ResourceNotFoundError when no such consumer exists. */
@@ -168,6 +181,7 @@ export class FanOutApi {
   ): Promise<AsyncIterable<SubscribeEvent>> {
     const operation = `Kinesis.SubscribeToShard(${shardId}, ${position.type})`;
     const command = new SubscribeToShardCommand({ ConsumerARN: consumerArn, ShardId: shardId, StartingPosition: toSdkPosition(position) });
+    if (this.sdkDeserializer) useLeanSubscribeToShard(command, this.sdkDeserializer, signal);
     // Not through KinesisCaller: its abort link ends with the call, while this signal must also close the stream.
     let out;
     try {

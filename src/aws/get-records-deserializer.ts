@@ -1,10 +1,10 @@
-import type { GetRecordsCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import type { GetRecordsCommand, GetRecordsCommandOutput, KinesisClient } from '@aws-sdk/client-kinesis';
 import { parseGetRecordsJson } from './get-records-json.js';
 
 /**
  * A lean deserializer for GetRecords, installed per command in the SDK's own middleware stack (signing, credentials,
  * endpoints, retries and error mapping stay the SDK's). It replaces only the step that turns a 2xx JSON answer into
- * the output: one pass over the body's bytes (`get-records-json.ts`), `Data` decoded straight into `Uint8Array`s, no
+ * the output: one pass over the body's bytes (`get-records-json.ts` with `kinesis-json-reader.ts`), `Data` decoded straight into `Uint8Array`s, no
  * schema walk, no per-value regular expression. Anything else — an error status, another content type (CBOR), a body that is not a Node stream,
  * JSON that is not the shape AWS documents (a string timestamp, a `__type`, non-canonical base64...) — goes to the
  * SDK's own deserializer on the same bytes, so the result (or the error) is exactly the SDK's.
@@ -17,7 +17,7 @@ type HandlerArgs = Parameters<Handler>[0];
 type HandlerResult = Awaited<ReturnType<Handler>>;
 
 /** What the SDK's response object looks like to us (an `HttpResponse`). */
-interface RawResponse {
+export interface RawResponse {
   statusCode: number;
   headers: Record<string, string | undefined>;
   body: unknown;
@@ -79,14 +79,19 @@ function leanMiddleware(sdkDeserializer: Middleware): Middleware {
       // The SDK reads a Uint8Array body as it would have read the stream.
       raw.body = body;
       if (output === undefined) return viaSdk();
-      output.$metadata = {
-        httpStatusCode: raw.statusCode,
-        requestId: raw.headers['x-amzn-requestid'] ?? raw.headers['x-amzn-request-id'] ?? raw.headers['x-amz-request-id'],
-        extendedRequestId: raw.headers['x-amz-id-2'],
-        cfId: raw.headers['x-amz-cf-id'],
-      };
+      output.$metadata = responseMetadata(raw);
       return { response, output };
     };
+}
+
+/** The output's `$metadata`, as the SDK fills it from the answer. */
+export function responseMetadata(raw: RawResponse): GetRecordsCommandOutput['$metadata'] {
+  return {
+    httpStatusCode: raw.statusCode,
+    requestId: raw.headers['x-amzn-requestid'] ?? raw.headers['x-amzn-request-id'] ?? raw.headers['x-amz-request-id'],
+    extendedRequestId: raw.headers['x-amz-id-2'],
+    cfId: raw.headers['x-amz-cf-id'],
+  };
 }
 
 function isPlainJsonAnswer(response: RawResponse): boolean {

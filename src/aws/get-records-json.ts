@@ -1,371 +1,41 @@
-import { isAscii } from 'node:buffer';
-import type { GetRecordsCommandOutput, _Record as SdkRecord } from '@aws-sdk/client-kinesis';
+import type { GetRecordsCommandOutput } from '@aws-sdk/client-kinesis';
+import { BAIL, KinesisJsonReader } from './kinesis-json-reader.js';
+
+export { decodeBase64 } from './strict-base64.js';
+
+type Output = Omit<GetRecordsCommandOutput, '$metadata'>;
 
 /**
- * Reads a GetRecords JSON body straight from its bytes into the SDK's output shape. Why not `JSON.parse`: it needs
- * the whole body as one string, and a multi-megabyte string costs V8 more than parsing it (measured: ~7 ms to make
- * the string of a 1.4 MB answer, ~1 ms to parse it, ~1 ms to decode its base64). Here every string is a small slice
- * of the bytes, and `Data` goes from its slice to a `Uint8Array` at once.
- *
- * Strict: anything that is not valid JSON, or not the documented shape (a member of an unexpected type, `__type`,
- * base64 the SDK would reject or read differently, a `__proto__` key), gives `undefined` and the caller hands the
- * bytes to the SDK, whose result or error then stands. What valid JSON allows is read as `JSON.parse` would:
- * whitespace, any member order, duplicate members (the last wins), escapes (those strings go through `JSON.parse`),
- * `null` (the member is absent, as in the SDK), unknown members (validated, then dropped).
+ * Reads a GetRecords JSON body straight from its bytes into the SDK's output shape (see `KinesisJsonReader`), or
+ * `undefined` when it is not valid JSON of the documented shape — then the caller hands the bytes to the SDK.
  */
 export function parseGetRecordsJson(body: Buffer): GetRecordsCommandOutput | undefined {
   try {
-    return new Reader(body).top() as GetRecordsCommandOutput;
+    return readGetRecords(new KinesisJsonReader(body)) as GetRecordsCommandOutput;
   } catch (error) {
     if (error === BAIL) return undefined;
     throw error;
   }
 }
 
-/** Thrown (preallocated, never escapes) when the bytes are not what the fast reader takes. */
-const BAIL = new Error('not a plain GetRecords answer');
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
-
-type SdkChildShard = NonNullable<GetRecordsCommandOutput['ChildShards']>[number];
-
-/** The member names of a GetRecords answer, by length (see `Reader.key`). */
-const KEYS_BY_LENGTH: { name: string; bytes: Buffer }[][] = [];
-for (const name of [
-  'Records', 'NextShardIterator', 'MillisBehindLatest', 'ChildShards', 'SequenceNumber', 'ApproximateArrivalTimestamp',
-  'Data', 'PartitionKey', 'EncryptionType', 'ShardId', 'ParentShards', 'HashKeyRange', 'StartingHashKey', 'EndingHashKey',
-]) {
-  (KEYS_BY_LENGTH[name.length] ??= []).push({ name, bytes: Buffer.from(name, 'latin1') });
-}
-type Output = Omit<GetRecordsCommandOutput, '$metadata'>;
-
-class Reader {
-  private pos = 0;
-  /** The first backslash at or after `pos`: strings ending before it have no escapes. */
-  private nextBackslash: number;
-  private readonly encoding: 'latin1' | 'utf8';
-
-  constructor(private readonly b: Buffer) {
-    const i = b.indexOf(BACKSLASH);
-    this.nextBackslash = i < 0 ? b.length : i;
-    // ASCII bytes are the same in latin1, which V8 copies without decoding.
-    this.encoding = isAscii(b) ? 'latin1' : 'utf8';
-  }
-
-  top(): Output {
-    const out = {} as Output;
-    let records: SdkRecord[] | undefined;
-    let next: string | undefined;
-    let behind: number | undefined;
-    let children: unknown;
-    this.object((key) => {
-      if (key === 'Records') records = this.isNull() ? undefined : this.records();
-      else if (key === 'NextShardIterator') next = this.isNull() ? undefined : this.string(true);
-      else if (key === 'MillisBehindLatest') behind = this.isNull() ? undefined : this.number();
-      else if (key === 'ChildShards') children = this.isNull() ? undefined : this.value();
-      else if (key === '__type') throw BAIL;
-      else this.skip();
-    });
-    if (this.ws() !== -1) throw BAIL;
-    if (records !== undefined) out.Records = records;
-    if (next !== undefined) out.NextShardIterator = next;
-    if (behind !== undefined) out.MillisBehindLatest = behind;
-    if (children !== undefined) out.ChildShards = childShards(children);
-    return out;
-  }
-
-  private records(): SdkRecord[] {
-    const records: SdkRecord[] = [];
-    this.array(() => records.push(this.record()));
-    return records;
-  }
-
-  private record(): SdkRecord {
-    let sequenceNumber: string | undefined;
-    let data: string | undefined;
-    let arrival: number | undefined;
-    let partitionKey: string | undefined;
-    let encryptionType: string | undefined;
-    this.object((key) => {
-      if (key === 'Data') data = this.isNull() ? undefined : this.string(false);
-      else if (key === 'SequenceNumber') sequenceNumber = this.isNull() ? undefined : this.string(true);
-      else if (key === 'ApproximateArrivalTimestamp') arrival = this.isNull() ? undefined : this.epochMillis();
-      else if (key === 'PartitionKey') partitionKey = this.isNull() ? undefined : this.string(true);
-      else if (key === 'EncryptionType') encryptionType = this.isNull() ? undefined : this.string(true);
-      else if (key === '__type') throw BAIL;
-      else this.skip();
-    });
-    const r = {} as SdkRecord;
-    if (sequenceNumber !== undefined) r.SequenceNumber = sequenceNumber;
-    if (data !== undefined) {
-      const bytes = decodeBase64(data);
-      if (bytes === undefined) throw BAIL;
-      r.Data = bytes;
-    }
-    if (arrival !== undefined) r.ApproximateArrivalTimestamp = new Date(arrival);
-    if (partitionKey !== undefined) r.PartitionKey = partitionKey;
-    if (encryptionType !== undefined) r.EncryptionType = encryptionType as SdkRecord['EncryptionType'];
-    return r;
-  }
-
-  /** Skips whitespace; the byte there, or -1 at the end. */
-  private ws(): number {
-    const b = this.b;
-    let p = this.pos;
-    while (p < b.length) {
-      const c = b[p]!;
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-      p++;
-    }
-    this.pos = p;
-    return p < b.length ? b[p]! : -1;
-  }
-
-  private object(member: (key: string) => void): void {
-    if (this.ws() !== LBRACE) throw BAIL;
-    this.pos++;
-    if (this.ws() === RBRACE) {
-      this.pos++;
-      return;
-    }
-    for (;;) {
-      if (this.ws() !== QUOTE) throw BAIL;
-      const key = this.key();
-      if (key === '__proto__') throw BAIL;
-      if (this.ws() !== COLON) throw BAIL;
-      this.pos++;
-      member(key);
-      const c = this.ws();
-      this.pos++;
-      if (c === RBRACE) return;
-      if (c !== COMMA) throw BAIL;
-    }
-  }
-
-  private array(element: () => void): void {
-    if (this.ws() !== LBRACKET) throw BAIL;
-    this.pos++;
-    if (this.ws() === RBRACKET) {
-      this.pos++;
-      return;
-    }
-    for (;;) {
-      element();
-      const c = this.ws();
-      this.pos++;
-      if (c === RBRACKET) return;
-      if (c !== COMMA) throw BAIL;
-    }
-  }
-
-  /** `null` here: consumes it. */
-  private isNull(): boolean {
-    if (this.ws() !== 0x6e) return false;
-    this.literal('null');
-    return true;
-  }
-
-  private literal(word: string): void {
-    if (this.b.toString('latin1', this.pos, this.pos + word.length) !== word) throw BAIL;
-    this.pos += word.length;
-  }
-
-  /**
-   * A member name: the names of a GetRecords answer come back as the same constant strings, compared byte by byte
-   * (five per record: making each one a new string cost more than the rest of reading its record); any other
-   * name, or one with escapes, is read as a string.
-   */
-  private key(): string {
-    const b = this.b;
-    const start = this.pos + 1;
-    if (b[this.pos] === QUOTE && start < this.nextBackslash) {
-      const candidates = KEYS_BY_LENGTH[b.indexOf(QUOTE, start) - start];
-      if (candidates !== undefined) {
-        for (const { name, bytes } of candidates) {
-          let i = 0;
-          while (i < bytes.length && b[start + i] === bytes[i]) i++;
-          if (i === bytes.length) {
-            this.pos = start + i + 1;
-            return name;
-          }
-        }
-      }
-    }
-    return this.string(true);
-  }
-
-  /**
-   * A string. `checkControl`: reject raw control characters here (invalid JSON); `Data` skips it because its
-   * base64 check rejects them anyway.
-   */
-  private string(checkControl: boolean): string {
-    if (this.ws() !== QUOTE) throw BAIL;
-    const b = this.b;
-    const start = this.pos + 1;
-    const end = b.indexOf(QUOTE, start);
-    if (end < 0) throw BAIL;
-    if (this.nextBackslash < end) return this.escapedString(start);
-    if (checkControl) for (let i = start; i < end; i++) if (b[i]! < 0x20) throw BAIL;
-    this.pos = end + 1;
-    return b.toString(this.encoding, start, end);
-  }
-
-  /** A string with escapes: its exact end, then `JSON.parse` of just that string. */
-  private escapedString(start: number): string {
-    const b = this.b;
-    let i = start;
-    while (i < b.length && b[i] !== QUOTE) i += b[i] === BACKSLASH ? 2 : 1;
-    if (i >= b.length) throw BAIL;
-    let s: unknown;
-    try {
-      s = JSON.parse(b.toString('utf8', start - 1, i + 1));
-    } catch {
-      throw BAIL;
-    }
-    this.pos = i + 1;
-    const next = b.indexOf(BACKSLASH, this.pos);
-    this.nextBackslash = next < 0 ? b.length : next;
-    return s as string;
-  }
-
-  /**
-   * Epoch seconds as the SDK turns them into a `Date`: `Math.round(seconds × 1000)` milliseconds. The form Kinesis
-   * writes (up to 12 integer digits, up to 3 decimals) is computed from the digits — exactly that value, as the
-   * error of the double is far below half a millisecond there — without making a string; any other form goes
-   * through {@link number}.
-   */
-  private epochMillis(): number {
-    const b = this.b;
-    const start = this.pos;
-    let p = start;
-    let whole = 0;
-    while (p < b.length && p - start < 12 && b[p]! >= 0x30 && b[p]! <= 0x39) whole = whole * 10 + (b[p++]! - 0x30);
-    const wholeDigits = p - start;
-    let millis = 0;
-    let plain = wholeDigits > 0 && !(wholeDigits > 1 && b[start] === 0x30);
-    if (plain && b[p] === 0x2e) {
-      p++;
-      let scale = 100;
-      const fractionStart = p;
-      while (p < b.length && p - fractionStart < 3 && b[p]! >= 0x30 && b[p]! <= 0x39) {
-        millis += (b[p++]! - 0x30) * scale;
-        scale /= 10;
-      }
-      plain = p > fractionStart;
-    }
-    const next = p < b.length ? b[p]! : -1;
-    if (plain && !((next >= 0x30 && next <= 0x39) || next === 0x2e || next === 0x65 || next === 0x45 || next === 0x2b || next === 0x2d)) {
-      this.pos = p;
-      return whole * 1000 + millis;
-    }
-    const seconds = this.number();
-    if (!Number.isFinite(seconds)) throw BAIL;
-    return Math.round(seconds * 1000);
-  }
-
-  private number(): number {
-    const b = this.b;
-    const start = this.pos;
-    let p = start;
-    while (p < b.length) {
-      const c = b[p]!;
-      // digits, '+', '-', '.', 'e', 'E'
-      if ((c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e || c === 0x65 || c === 0x45) p++;
-      else break;
-    }
-    const text = b.toString('latin1', start, p);
-    if (!NUMBER.test(text)) throw BAIL;
-    this.pos = p;
-    return Number(text);
-  }
-
-  /** Any JSON value, validated and dropped. */
-  private skip(): void {
-    const c = this.ws();
-    if (c === LBRACE) this.object(() => this.skip());
-    else if (c === LBRACKET) this.array(() => this.skip());
-    else if (c === QUOTE) this.string(true);
-    else if (c === 0x74) this.literal('true');
-    else if (c === 0x66) this.literal('false');
-    else if (c === 0x6e) this.literal('null');
-    else this.number();
-  }
-
-  /** Any JSON value, built (ChildShards: small and rare). */
-  private value(): unknown {
-    const c = this.ws();
-    if (c === LBRACE) {
-      const o: Record<string, unknown> = {};
-      this.object((key) => (o[key] = this.value()));
-      return o;
-    }
-    if (c === LBRACKET) {
-      const a: unknown[] = [];
-      this.array(() => a.push(this.value()));
-      return a;
-    }
-    if (c === QUOTE) return this.string(true);
-    if (c === 0x74) return this.literal('true'), true;
-    if (c === 0x66) return this.literal('false'), false;
-    if (c === 0x6e) return this.literal('null'), null;
-    return this.number();
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** ChildShards as the SDK reads them (`null` members absent), or BAIL for any other shape. */
-function childShards(value: unknown): SdkChildShard[] {
-  if (!Array.isArray(value)) throw BAIL;
-  return value.map((c: unknown) => {
-    if (!isObject(c) || c.__type !== undefined) throw BAIL;
-    const out = {} as SdkChildShard;
-    const { ShardId, ParentShards, HashKeyRange } = c;
-    if (ShardId != null) out.ShardId = str(ShardId);
-    if (ParentShards != null) {
-      if (!Array.isArray(ParentShards)) throw BAIL;
-      out.ParentShards = ParentShards.map(str);
-    }
-    if (HashKeyRange != null) {
-      if (!isObject(HashKeyRange) || HashKeyRange.__type !== undefined) throw BAIL;
-      const range = {} as NonNullable<SdkChildShard['HashKeyRange']>;
-      if (HashKeyRange.StartingHashKey != null) range.StartingHashKey = str(HashKeyRange.StartingHashKey);
-      if (HashKeyRange.EndingHashKey != null) range.EndingHashKey = str(HashKeyRange.EndingHashKey);
-      out.HashKeyRange = range;
-    }
-    return out;
+function readGetRecords(reader: KinesisJsonReader): Output {
+  const out = {} as Output;
+  let records: Output['Records'];
+  let next: string | undefined;
+  let behind: number | undefined;
+  let children: Output['ChildShards'];
+  reader.object((key) => {
+    if (key === 'Records') records = reader.isNull() ? undefined : reader.records();
+    else if (key === 'NextShardIterator') next = reader.isNull() ? undefined : reader.string(true);
+    else if (key === 'MillisBehindLatest') behind = reader.isNull() ? undefined : reader.number();
+    else if (key === 'ChildShards') children = reader.isNull() ? undefined : reader.childShards();
+    else if (key === '__type') throw BAIL;
+    else reader.skip();
   });
-}
-
-function str(v: unknown): string {
-  if (typeof v !== 'string') throw BAIL;
-  return v;
-}
-
-const EQUALS = 61;
-
-/**
- * Standard base64 (what the SDK accepts: `[A-Za-z0-9+/]*={0,2}`, length a multiple of 4) decoded into a
- * `Uint8Array` view, or `undefined`. Node's decoder skips characters outside its alphabets, so a string with any
- * such character decodes to fewer bytes than its length promises; the URL-safe `-` and `_` it also accepts are
- * looked for directly. Cheaper than the SDK's regular expression over every payload.
- */
-export function decodeBase64(s: string): Uint8Array | undefined {
-  const length = s.length;
-  if (length % 4 !== 0) return undefined;
-  const padding = length === 0 ? 0 : s.charCodeAt(length - 1) === EQUALS ? (s.charCodeAt(length - 2) === EQUALS ? 2 : 1) : 0;
-  const bytes = Buffer.from(s, 'base64');
-  if (bytes.byteLength !== (length / 4) * 3 - padding) return undefined;
-  if (s.includes('-') || s.includes('_')) return undefined;
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!reader.atEnd()) throw BAIL;
+  if (records !== undefined) out.Records = records;
+  if (next !== undefined) out.NextShardIterator = next;
+  if (behind !== undefined) out.MillisBehindLatest = behind;
+  if (children !== undefined) out.ChildShards = children;
+  return out;
 }

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Http2Session } from 'node:http2';
-import { createKinesisClient, http1Handler } from '../../src/aws/clients.js';
+import { SubscribeToShardCommand, type SubscribeToShardEventStream } from '@aws-sdk/client-kinesis';
+import { createKinesisClient, http1Handler, type KinesisClient } from '../../src/aws/clients.js';
+import { sdkDeserializerOf } from '../../src/aws/get-records-deserializer.js';
+import { useLeanSubscribeToShard } from '../../src/aws/subscribe-to-shard-deserializer.js';
+import { RecordAggregator } from '../../src/retrieval/kpl/aggregator.js';
 import { ensureStreamConsumer, FanOutApi, type SubscribeEvent } from '../../src/aws/fanout-api.js';
 import { createFanOutHttp2Handler } from '../../src/aws/fanout-http2.js';
 import { KinesisApi } from '../../src/aws/kinesis-api.js';
@@ -12,6 +16,7 @@ import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { startKinesisLocal, stopAll, TEST_CREDENTIALS, TEST_REGION, type KinesisLocalEmulator } from '../support/emulators.js';
 import { CuttableHandler, kinesisLocalTls } from '../support/fanout.js';
+import { randomBytes, randomInt, seededRandom } from '../support/kpl-fixtures.js';
 import { createStream, kinesisAdmin } from '../support/scenario.js';
 
 /** A TCP relay to the emulator that can stop forwarding (a connection that goes dead without a FIN or RST). */
@@ -156,6 +161,65 @@ describe('FanOutApi on kinesis-local', () => {
     } finally {
       for (const c of controllers) c.abort();
       subscribeClient.destroy();
+    }
+  });
+
+  it('lean event-stream decoding yields the SDK’s records on kinesis-local, over HTTP/1.1 and HTTP/2, without falling back', async () => {
+    const admin = kinesisAdmin(kinesis.endpoint);
+    const streamName = await createStream(admin, 1, 'fanout-lean');
+    const control = new KinesisApi(http1());
+    const { streamArn } = await control.describeStreamSummary({ streamName });
+    const [shard] = await control.listShards({ streamName });
+    const random = seededRandom(21);
+    const keys = ['a', 'é€', '\u{1F600}', 'k"\\'];
+    const inputs = Array.from({ length: 60 }, (_, i) => {
+      if (i % 10 === 9) {
+        const users = Array.from({ length: 5 }, (_, j) => ({ partitionKey: `u${i}-${j}`, data: randomBytes(random, randomInt(random, 200)) }));
+        return RecordAggregator.aggregate(users)[0]!;
+      }
+      return { partitionKey: keys[i % keys.length]!, data: randomBytes(random, 1 + randomInt(random, 3000)) };
+    });
+    await admin.putRecords({ streamName }, inputs);
+    const h2 = createFanOutHttp2Handler({ connectOptions: kinesisLocalTls() });
+    const clients: [string, KinesisClient][] = [
+      ['HTTP/1.1', http1()],
+      ['HTTP/2', createKinesisClient({ region: TEST_REGION, endpoint: kinesis.tlsEndpoint, credentials: TEST_CREDENTIALS, requestHandler: h2 })],
+    ];
+    try {
+      for (const [protocol, client] of clients) {
+        const sdk = sdkDeserializerOf(client)!;
+        let fallbacks = 0;
+        const counting = ((next: never, context: never) => {
+          const handler = sdk(next, context);
+          return (args: never) => (fallbacks++, handler(args));
+        }) as unknown as typeof sdk;
+        const api = new FanOutApi(client);
+        // One consumer per path: a consumer holds one subscription per shard at a time.
+        const read = async (consumerName: string, lean: boolean): Promise<unknown[]> => {
+          const consumerArn = await ensureStreamConsumer(api, { streamArn, consumerName, clock: systemClock, logger: silentLogger, pollMillis: 100 });
+          const command = new SubscribeToShardCommand({ ConsumerARN: consumerArn, ShardId: shard!.shardId, StartingPosition: { Type: 'TRIM_HORIZON' } });
+          const controller = new AbortController();
+          if (lean) useLeanSubscribeToShard(command, counting, controller.signal);
+          const records: unknown[] = [];
+          try {
+            const out = await client.send(command, { abortSignal: controller.signal });
+            for await (const member of out.EventStream as AsyncIterable<SubscribeToShardEventStream>) {
+              records.push(...(member.SubscribeToShardEvent?.Records ?? []));
+              if (records.length >= inputs.length) break;
+            }
+          } finally {
+            controller.abort();
+          }
+          return records;
+        };
+        const viaSdk = await read(`sdk-${protocol.replace(/\W/g, '')}`, false);
+        const lean = await read(`lean-${protocol.replace(/\W/g, '')}`, true);
+        assert.equal(lean.length, inputs.length, protocol);
+        assert.deepEqual(lean, viaSdk, protocol);
+        assert.equal(fallbacks, 0, `${protocol}: lean path used`);
+      }
+    } finally {
+      for (const [, c] of clients) c.destroy();
     }
   });
 
