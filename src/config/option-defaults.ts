@@ -114,7 +114,7 @@ export const TIMEOUT_DEFAULTS = {
 export const PROCESSING_DEFAULTS = {
   maxInFlight: 1,
   orderBy: 'partitionKey',
-  checkpointIntervalMillis: 1000,
+  checkpointIntervalMillis: 5000,
   checkpointEveryRecords: undefined,
   maxBufferedRecords: 1000,
   maxBufferedBytes: 16 * 1024 * 1024,

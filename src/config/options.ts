@@ -454,8 +454,10 @@ export interface ProcessingOptions {
   orderBy?: 'partitionKey' | 'none';
   /**
    * Checkpoint the low-water mark (the last position below which every record finished) this often, when it moved
-   * (`recordHandler` only).
-   * @defaultValue 1000
+   * (`recordHandler` only). Each write is a DynamoDB write per shard; a crash (not a graceful stop, handoff or shard
+   * end, which checkpoint the mark) redelivers up to this much. 5 s is Kafka's auto-commit interval; at 1 s the writes
+   * cost a 10 ms-per-record shard at in-flight 1 about a fifth more CPU than a batch processor.
+   * @defaultValue 5000
    */
   checkpointIntervalMillis?: number;
   /**

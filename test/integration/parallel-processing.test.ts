@@ -352,7 +352,7 @@ describe('parallel processing (recordHandler) on the emulators', () => {
         if (decoder.decode(record.data) === 'r-50') throw new Error('poison record r-50');
         processed.push(record.sequenceNumber);
       },
-      processing: { maxInFlight: 8, maxAttempts: 3, retryBaseMillis: 10, retryMaxMillis: 20, deadLetter: { streamName: dlq } },
+      processing: { maxInFlight: 8, maxAttempts: 3, retryBaseMillis: 10, retryMaxMillis: 20, deadLetter: { streamName: dlq }, checkpointIntervalMillis: 500 },
     });
     worker.on('recordRetried', () => events.retried++);
     worker.on('recordDeadLettered', () => events.deadLettered++);

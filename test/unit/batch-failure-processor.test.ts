@@ -138,7 +138,7 @@ describe('resolveProcessing', () => {
     const r = resolveProcessing({ recordHandler: handler })!;
     assert.deepEqual(
       { maxInFlight: r.maxInFlight, orderBy: r.orderBy, interval: r.checkpointIntervalMillis, buffered: r.maxBufferedRecords, attempts: r.maxAttempts },
-      { maxInFlight: 1, orderBy: 'partitionKey', interval: 1000, buffered: 1000, attempts: Number.POSITIVE_INFINITY },
+      { maxInFlight: 1, orderBy: 'partitionKey', interval: 5000, buffered: 1000, attempts: Number.POSITIVE_INFINITY },
     );
     assert.equal(resolveProcessing({ processorFactory: factory }), undefined, 'a processorFactory alone: nothing changes');
     assert.equal(resolveProcessing({ recordHandler: handler, processing: { deadLetter: { streamName: 'dlq' } } })!.maxAttempts, 3);

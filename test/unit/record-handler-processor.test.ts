@@ -204,7 +204,7 @@ describe('RecordHandlerProcessor', () => {
     assert.equal(t.events.retried!.length, 1, 'the failed first try was reported');
     retry.resolve();
     second.resolve();
-    await t.clock.advance(1000);
+    await t.clock.advance(5000);
     assert.deepEqual(t.checkpoints(), ['2']);
   });
 
@@ -218,7 +218,7 @@ describe('RecordHandlerProcessor', () => {
     assert.deepEqual(dead, ['1']);
     assert.equal(t.events.retried!.length, 0);
     t.pending('2').resolve();
-    await t.clock.advance(1000);
+    await t.clock.advance(5000);
     assert.deepEqual(t.checkpoints(), ['2']);
   });
 
@@ -308,7 +308,7 @@ describe('RecordHandlerProcessor', () => {
     assert.deepEqual((t.events.retried as Array<{ streamName: string }>).map((e) => e.streamName), ['s', 's']);
     assert.equal((t.events.deadLettered![0] as { streamName: string }).streamName, 's');
     t.pending('2').resolve();
-    await t.clock.advance(1000);
+    await t.clock.advance(5000);
     assert.deepEqual(t.checkpoints(), ['3'], 'the dead-lettered record counts as done');
   });
 
