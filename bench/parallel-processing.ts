@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createKinesisClient } from '../src/aws/clients.js';
 import { KinesisAdmin } from '../src/aws/kinesis-admin.js';
+import { PROCESSING_DEFAULTS } from '../src/config/option-defaults.js';
 import { Scheduler, type SchedulerOptions } from '../src/index.js';
 import { startDiagnostics, type Diagnostics } from './process-diagnostics.js';
 import { TEST_CREDENTIALS, TEST_REGION, uniqueName } from '../test/support/emulators.js';
@@ -215,7 +216,7 @@ async function main(): Promise<void> {
     initialPosition: 'TRIM_HORIZON' as const,
     retrieval: { mode: 'polling' as const, idleTimeBetweenReadsMillis: 200 },
   };
-  console.log(`one shard, ${RECORDS} records over ${KEYS} keys, handler awaits ${DELAY} ms, checkpoint interval ${CHECKPOINT_INTERVAL ?? 5000} ms; node ${process.version}`);
+  console.log(`one shard, ${RECORDS} records over ${KEYS} keys, handler awaits ${DELAY} ms, checkpoint interval ${CHECKPOINT_INTERVAL ?? PROCESSING_DEFAULTS.checkpointIntervalMillis} ms; node ${process.version}`);
   const contenders: Array<{ name: string; kind: 'batch' | number }> = [
     { name: 'batch processor, sequential (baseline)', kind: 'batch' },
     ...IN_FLIGHT.map((n) => ({ name: `recordHandler, maxInFlight ${n}`, kind: n })),
