@@ -1,5 +1,5 @@
 import type { GetRecordsCommand, GetRecordsCommandOutput, KinesisClient } from '@aws-sdk/client-kinesis';
-import { parseGetRecordsJson } from './get-records-json.js';
+import { parseRecordsPage } from './records-page-json.js';
 
 /**
  * A lean deserializer for GetRecords, installed per command in the SDK's own middleware stack (signing, credentials,
@@ -75,7 +75,7 @@ function leanMiddleware(sdkDeserializer: Middleware): Middleware {
       if (!isPlainJsonAnswer(raw)) return viaSdk();
       const body = await readBody(raw.body, contentLength(raw));
       if (body === undefined) return viaSdk();
-      const output = parseGetRecordsJson(body);
+      const output = parseRecordsPage(body, 'NextShardIterator') as GetRecordsCommandOutput | undefined;
       // The SDK reads a Uint8Array body as it would have read the stream.
       raw.body = body;
       if (output === undefined) return viaSdk();

@@ -26,7 +26,7 @@ for (const name of [
 
 /**
  * Reads the JSON Kinesis answers with records (a GetRecords body, a SubscribeToShardEvent payload) straight from
- * their bytes into the SDK's shapes; `get-records-json.ts` and `subscribe-event-json.ts` read the top level with it.
+ * their bytes into the SDK's shapes; `records-page-json.ts` reads the top level of both with it.
  * Why not `JSON.parse`: it needs the whole body as one string, and a multi-megabyte string costs V8 more than
  * parsing it (measured: ~7 ms to make the string of a 1.4 MB answer, ~1 ms to parse it, ~1 ms to decode its base64).
  * Here every string is a small slice of the bytes, and `Data` goes from its slice to a `Uint8Array` at once.

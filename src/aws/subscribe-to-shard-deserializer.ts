@@ -1,14 +1,14 @@
-import type { SubscribeToShardCommand, SubscribeToShardEventStream } from '@aws-sdk/client-kinesis';
+import type { SubscribeToShardCommand, SubscribeToShardEvent, SubscribeToShardEventStream } from '@aws-sdk/client-kinesis';
 import { EventStreamFrames, type EventStreamFrame } from './event-stream-frames.js';
 import { responseMetadata, type RawResponse, type sdkDeserializerOf } from './get-records-deserializer.js';
-import { parseSubscribeEventJson } from './subscribe-event-json.js';
+import { parseRecordsPage } from './records-page-json.js';
 
 /**
  * A lean deserializer for SubscribeToShard, installed per command in the SDK's own middleware stack like the
  * GetRecords one (signing, credentials, endpoints, retries and the HTTP handler stay the SDK's). For a 2xx
  * event-stream answer whose body is a Node stream, the output's `EventStream` decodes the frames itself
  * (`event-stream-frames.ts`) and reads each `SubscribeToShardEvent` payload in one pass from its bytes
- * (`subscribe-event-json.ts`, `Data` straight into `Uint8Array`s). Every other message — an `exception` or `error`,
+ * (`records-page-json.ts`, `Data` straight into `Uint8Array`s). Every other message — an `exception` or `error`,
  * an unknown event type, a second `initial-response`, a payload of another shape, a message checksum that fails,
  * odd headers — goes, on its own, through the SDK's event-stream decoding, so what it yields or throws (the modeled
  * exception classes included) is exactly the SDK's. Anything unexpected before the stream (an error status, another
@@ -114,7 +114,8 @@ type Step = { event: Member } | { sdk: Buffer; initialResponse: boolean; plainIn
 /** Called with the message's bytes valid only during the call (see `EventStreamFrame`): nothing refers to them after. */
 function step(frame: EventStreamFrame): Step {
   if (frame.intact && frame.messageType === 'event' && frame.eventType === 'SubscribeToShardEvent') {
-    const event = parseSubscribeEventJson(frame.payload);
+    // The type calls every member required; absent or null ones are left out, as the SDK leaves them out.
+    const event = parseRecordsPage(frame.payload, 'ContinuationSequenceNumber') as SubscribeToShardEvent | undefined;
     if (event !== undefined) return { event: { SubscribeToShardEvent: event } };
   }
   const initialResponse = frame.messageType === 'event' && frame.eventType === 'initial-response';

@@ -80,6 +80,9 @@ export const FANOUT_DEFAULTS = {
   filterOffRangeSubRecords: false,
 } as const satisfies Defaults<FanOutRetrievalOptions>;
 
+/** A taker interval above this gets no start-up discovery window by default (a lone worker would wait that long). */
+export const MAX_DEFAULT_DISCOVERY_MILLIS = 5000;
+
 export const LEASE_DEFAULTS = {
   tableName: undefined,
   failoverTimeMillis: 10_000,

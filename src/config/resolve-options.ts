@@ -12,6 +12,7 @@ import {
   FANOUT_DEFAULTS,
   keysOf,
   LEASE_DEFAULTS,
+  MAX_DEFAULT_DISCOVERY_MILLIS,
   POLLING_DEFAULTS,
   SCHEDULER_DEFAULTS,
   STREAM_CONFIG_DEFAULTS,
@@ -362,8 +363,7 @@ function resolveLeases(value: unknown, applicationName: string): ResolvedLeases 
     epsilonMillis,
     renewIntervalMillis,
     takerIntervalMillis,
-    // Same rule as the taker's own default (a longer window would keep a lone worker on one shard too long).
-    startupDiscoveryMillis: int(l.startupDiscoveryMillis, 'leases.startupDiscoveryMillis', takerIntervalMillis <= 5000 ? takerIntervalMillis : 0, 0, 600_000),
+    startupDiscoveryMillis: int(l.startupDiscoveryMillis, 'leases.startupDiscoveryMillis', takerIntervalMillis <= MAX_DEFAULT_DISCOVERY_MILLIS ? takerIntervalMillis : 0, 0, 600_000),
     maxLeasesForWorker: int(l.maxLeasesForWorker, 'leases.maxLeasesForWorker', LEASE_DEFAULTS.maxLeasesForWorker, 1, Number.POSITIVE_INFINITY),
     maxLeasesToStealAtOneTime: int(l.maxLeasesToStealAtOneTime, 'leases.maxLeasesToStealAtOneTime', LEASE_DEFAULTS.maxLeasesToStealAtOneTime, 0, 1000),
     billingMode: oneOf(l.billingMode, 'leases.billingMode', ['PAY_PER_REQUEST', 'PROVISIONED'], LEASE_DEFAULTS.billingMode),

@@ -1,11 +1,10 @@
+import { MAX_DEFAULT_DISCOVERY_MILLIS } from '../config/option-defaults.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Lease } from './lease.js';
 import type { LeaseStore, ListLeasesResult } from './lease-store.js';
 import { decideLeasesToTake, isAvailable, observeLeases, type LeaseObservation, type TakerDecision, type TakerInput } from './lease-taker-decision.js';
 
-/** Taker intervals above this skip the discovery round (a lone worker would wait that long for its other leases). */
-const MAX_DISCOVERY_MILLIS = 5000;
 
 export interface LeaseTakerOptions {
   workerId: string;
@@ -167,7 +166,7 @@ export class LeaseTaker {
     const everyoneWatches = k > 0 && ranked.length <= 2 * k;
     // Discovery costs a single worker one taker interval for the rest of its leases: only with short intervals.
     const interval = this.options.takerIntervalMillis ?? 0;
-    const discoveryMillis = this.options.discoveryMillis ?? (interval <= MAX_DISCOVERY_MILLIS ? interval : 0);
+    const discoveryMillis = this.options.discoveryMillis ?? (interval <= MAX_DEFAULT_DISCOVERY_MILLIS ? interval : 0);
     const discovering = discoveryMillis > 0 && now - this.firstScanAt < discoveryMillis;
     // Not in its first two intervals: a fleet starting together spreads by the plan, not into the watchers; and
     // until then every worker watches (it cannot know yet whether it is a watcher).

@@ -4,6 +4,7 @@ import { ShutdownError } from '../errors.js';
 import type { RecordHandler, RecordContext } from '../processor/record-handler-types.js';
 import type {
   InitializationInput,
+  KinesisClientRecord,
   LeaseLostInput,
   ProcessRecordsInput,
   RecordProcessorCheckpointer,
@@ -150,11 +151,8 @@ export class RecordHandlerProcessor implements ShardRecordProcessor {
     const { pipeline, handler } = this.o;
     try {
       let outcome: PipelineOutcome;
-      const call = async (attempt: number): Promise<void> => {
-        await handler(record, attempt === 1 ? this.firstTry : Object.freeze({ shardId: this.o.shardId, streamName: this.o.streamName, signal, attempt, logger: this.o.logger }));
-      };
       if (pipeline.checksBeforeFirstTry) {
-        outcome = await pipeline.run([record], call, signal);
+        outcome = await pipeline.run([record], this.tries(record), signal);
       } else {
         // The first try made here: a record that succeeds at once costs no pipeline (it runs for every record).
         try {
@@ -162,7 +160,7 @@ export class RecordHandlerProcessor implements ShardRecordProcessor {
           await handler(record, this.firstTry);
           outcome = 'done';
         } catch (error) {
-          outcome = await pipeline.run([record], call, signal, { failed: { error } });
+          outcome = await pipeline.run([record], this.tries(record), signal, { failed: { error } });
         }
       }
       if (outcome === 'aborted') return; // stays unfinished: the mark never passes it
@@ -176,6 +174,15 @@ export class RecordHandlerProcessor implements ShardRecordProcessor {
       // Only a bug or a throwing event listener lands here; the record stays unfinished (never skipped).
       this.o.logger.error({ err: error, sequenceNumber: record.sequenceNumber }, 'record pipeline failed');
     }
+  }
+
+  /** The pipeline's tries of one record (made only when the pipeline is needed: not on the fast path). */
+  private tries(record: KinesisClientRecord): (attempt: number) => Promise<void> {
+    const { shardId, streamName, logger } = this.o;
+    const signal = this.controller.signal;
+    return async (attempt) => {
+      await this.o.handler(record, attempt === 1 ? this.firstTry : Object.freeze({ shardId, streamName, signal, attempt, logger }));
+    };
   }
 
   private async tick(): Promise<void> {

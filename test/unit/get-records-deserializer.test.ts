@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { GetRecordsCommand } from '@aws-sdk/client-kinesis';
 import { createKinesisClient, type KinesisClient } from '../../src/aws/clients.js';
 import { sdkDeserializerOf, useLeanGetRecords } from '../../src/aws/get-records-deserializer.js';
-import { decodeBase64 } from '../../src/aws/get-records-json.js';
+import { decodeBase64 } from '../../src/aws/strict-base64.js';
 import { KinesisApi } from '../../src/aws/kinesis-api.js';
 import { KclError } from '../../src/errors.js';
 import { RecordAggregator } from '../../src/retrieval/kpl/aggregator.js';
