@@ -1,4 +1,5 @@
 import type { GetRecordsCommand, GetRecordsCommandOutput, KinesisClient } from '@aws-sdk/client-kinesis';
+import type { AnswerBufferPool } from './answer-buffer-pool.js';
 import { parseRecordsPage } from './records-page-json.js';
 
 /**
@@ -57,8 +58,8 @@ export function sdkDeserializerOf(client: KinesisClient): Middleware | undefined
  * Installs the lean deserializer on one GetRecords command. `sdkDeserializer` is {@link sdkDeserializerOf} of the
  * client that will send it (the fallback).
  */
-export function useLeanGetRecords(command: GetRecordsCommand, sdkDeserializer: Middleware): void {
-  command.middlewareStack.add(leanMiddleware(sdkDeserializer), {
+export function useLeanGetRecords(command: GetRecordsCommand, sdkDeserializer: Middleware, pool?: AnswerBufferPool): void {
+  command.middlewareStack.add(leanMiddleware(sdkDeserializer, pool), {
     name: DESERIALIZER_NAME,
     step: 'deserialize',
     tags: ['DESERIALIZER'],
@@ -66,19 +67,23 @@ export function useLeanGetRecords(command: GetRecordsCommand, sdkDeserializer: M
   } as AddArgs[1]);
 }
 
-function leanMiddleware(sdkDeserializer: Middleware): Middleware {
+function leanMiddleware(sdkDeserializer: Middleware, pool: AnswerBufferPool | undefined): Middleware {
   return (next: Handler, context: Parameters<Middleware>[1]) =>
     async (args: HandlerArgs): Promise<HandlerResult> => {
       const { response } = await next(args);
       const raw = response as RawResponse;
       const viaSdk = (): Promise<HandlerResult> => sdkDeserializer(async () => ({ response, output: undefined }), context)(args);
       if (!isPlainJsonAnswer(raw)) return viaSdk();
-      const body = await readBody(raw.body, contentLength(raw));
-      if (body === undefined) return viaSdk();
-      const output = parseRecordsPage(body, 'NextShardIterator') as GetRecordsCommandOutput | undefined;
-      // The SDK reads a Uint8Array body as it would have read the stream.
-      raw.body = body;
-      if (output === undefined) return viaSdk();
+      const read = await readBody(raw.body, contentLength(raw), pool);
+      if (read === undefined) return viaSdk();
+      const output = parseRecordsPage(read.bytes, 'NextShardIterator') as GetRecordsCommandOutput | undefined;
+      if (output === undefined) {
+        raw.body = read.bytes; // the SDK reads a Uint8Array body as it would have read the stream
+        return viaSdk();
+      }
+      // Parsed: nothing refers to the bytes any more (every value is a copy), so a pooled buffer goes back.
+      raw.body = EMPTY;
+      if (read.pooled !== undefined) pool!.give(read.pooled);
       output.$metadata = responseMetadata(raw);
       return { response, output };
     };
@@ -107,26 +112,44 @@ function contentLength(response: RawResponse): number | undefined {
   return Number(text);
 }
 
+/** An answer's bytes; `pooled`: the pool's buffer they are in, to give back once read. */
+interface Body {
+  bytes: Buffer;
+  pooled?: Buffer;
+}
+
+/** Answers at least this long are read into a pooled buffer; smaller ones are cheap to allocate. */
+const POOLED_MIN_BYTES = 64 * 1024;
+const EMPTY = new Uint8Array(0);
+
 /**
  * The whole body of a Node stream (or bytes already read); `undefined` for anything else. With a `Content-Length`
  * the chunks are copied into one buffer of that size as they arrive (while they are still in the CPU's cache: a
- * multi-megabyte `Buffer.concat` at the end cost more than the copy itself); a body of another length is collected
- * and joined as before.
+ * multi-megabyte `Buffer.concat` at the end cost more than the copy itself), from `pool` when the answer is large;
+ * `pooled` is then that buffer, to give back once read. A body of another length is collected and joined as before.
  */
-function readBody(body: unknown, expectedLength: number | undefined): Promise<Buffer | undefined> | Buffer | undefined {
-  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+function readBody(
+  body: unknown,
+  expectedLength: number | undefined,
+  pool: AnswerBufferPool | undefined,
+): Promise<Body | undefined> | Body | undefined {
+  if (body instanceof Uint8Array) return { bytes: Buffer.from(body.buffer, body.byteOffset, body.byteLength) };
   const stream = body as NodeJS.ReadableStream | null | undefined;
   if (stream === null || stream === undefined || typeof stream.on !== 'function' || typeof stream.read !== 'function') return undefined;
-  return new Promise<Buffer>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
-    let whole = expectedLength !== undefined && expectedLength > 0 ? Buffer.allocUnsafeSlow(expectedLength) : undefined;
+    const expected = expectedLength !== undefined && expectedLength > 0 ? expectedLength : 0;
+    let pooled = pool !== undefined && expected >= POOLED_MIN_BYTES ? pool.take(expected) : undefined;
+    let whole = pooled ?? (expected > 0 ? Buffer.allocUnsafeSlow(expected) : undefined);
     stream.on('data', (chunk: Buffer | string) => {
       const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      if (whole !== undefined && length + b.byteLength <= whole.byteLength) b.copy(whole, length);
+      if (whole !== undefined && length + b.byteLength <= expected) b.copy(whole, length);
       else {
-        if (whole !== undefined) chunks.push(whole.subarray(0, length)); // longer than announced: collect as before
-        whole = undefined;
+        // Longer than announced: collect as before (a copy, so that a pooled buffer stays the pool's).
+        if (whole !== undefined) chunks.push(Buffer.from(whole.subarray(0, length)));
+        if (pooled !== undefined) pool!.give(pooled);
+        whole = pooled = undefined;
         chunks.push(b);
       }
       length += b.byteLength;
@@ -135,8 +158,8 @@ function readBody(body: unknown, expectedLength: number | undefined): Promise<Bu
     stream.on('error', reject);
     stream.on('end', () => {
       ended = true;
-      if (whole !== undefined) resolve(length === whole.byteLength ? whole : whole.subarray(0, length));
-      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length));
+      if (whole !== undefined) resolve(pooled === undefined ? { bytes: whole.subarray(0, length) } : { bytes: whole.subarray(0, length), pooled });
+      else resolve({ bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length) });
     });
     // A connection cut mid-body may close the stream without an error: never wait forever on it.
     stream.on('close', () => {

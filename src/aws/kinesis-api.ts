@@ -18,6 +18,14 @@ import type { ChildShard, Shard } from '../shards/shard.js';
 import { callWithDeadline, type SendOptions } from './call-deadline.js';
 import type { GetRecordsResult, IteratorPosition, KinesisRecord, ShardFilter, StreamRef, StreamSummary } from './kinesis-types.js';
 import { sdkDeserializerOf, useLeanGetRecords } from './get-records-deserializer.js';
+import { AnswerBufferPool } from './answer-buffer-pool.js';
+
+/**
+ * Bodies of large GetRecords answers, reused by every KinesisApi of the process (see answer-buffer-pool.ts). Kept
+ * while unused: 32 MiB, two answers of the largest size GetRecords sends (10 MB of data is ~14 MB of JSON) or several
+ * of the few-megabyte answers of shards catching up together.
+ */
+const answerBuffers = new AnswerBufferPool(32 * 1024 * 1024);
 
 export interface KinesisApiOptions {
   /**
@@ -254,7 +262,7 @@ export class KinesisApi {
     if (stream?.streamArn) input.StreamARN = stream.streamArn;
     const where = [stream && streamLabel(stream), options.shardId].filter(Boolean).join('/');
     const command = new GetRecordsCommand(input);
-    if (this.sdkDeserializer) useLeanGetRecords(command, this.sdkDeserializer);
+    if (this.sdkDeserializer) useLeanGetRecords(command, this.sdkDeserializer, answerBuffers);
     const out = await this.caller.call(where ? `Kinesis.GetRecords(${where})` : 'Kinesis.GetRecords', options.signal, (o) =>
       this.client.send(command, o),
     this.readTimeout);

@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetRecordsCommand } from '@aws-sdk/client-kinesis';
 import { createKinesisClient, type KinesisClient } from '../../src/aws/clients.js';
+import { AnswerBufferPool } from '../../src/aws/answer-buffer-pool.js';
 import { sdkDeserializerOf, useLeanGetRecords } from '../../src/aws/get-records-deserializer.js';
 import { decodeBase64 } from '../../src/aws/strict-base64.js';
 import { KinesisApi } from '../../src/aws/kinesis-api.js';
@@ -151,6 +152,44 @@ describe('lean GetRecords deserializer', () => {
       assert.equal(fellBack, false, 'lean path used');
       assert.deepEqual(lean, sdk, `same output (${JSON.stringify(pieces)})`);
     }
+  });
+
+  it('reads large answers into pooled buffers, and a reused buffer leaves earlier records intact', async () => {
+    const random = seededRandom(0x9001);
+    const bigBody = (from: number): string =>
+      JSON.stringify({
+        Records: Array.from({ length: 400 }, (_, i) => ({
+          SequenceNumber: String(from + i),
+          ApproximateArrivalTimestamp: 1_700_000_000.5,
+          Data: Buffer.from(randomBytes(random, 700)).toString('base64'),
+          PartitionKey: `pk-${from + i}`,
+        })),
+        NextShardIterator: `next-${from}`,
+        MillisBehindLatest: 0,
+      });
+    const pool = new AnswerBufferPool(8 * 1024 * 1024);
+    const read = async (body: string): Promise<{ sdk: unknown; lean: unknown }> => {
+      answer = { status: 200, contentType: 'application/x-amz-json-1.1', body, pieces: { bytes: 16_384, chunked: false } };
+      const sdk = await client.send(new GetRecordsCommand({ ShardIterator: 'it', Limit: 10 }));
+      const command = new GetRecordsCommand({ ShardIterator: 'it', Limit: 10 });
+      useLeanGetRecords(command, lean!, pool);
+      return { sdk, lean: await client.send(command) };
+    };
+    const first = await read(bigBody(1000));
+    const firstCopy = structuredClone(first.lean);
+    assert.equal(pool.idleBytes, 1024 * 1024, 'the answer buffer (one MiB) went back to the pool');
+    const second = await read(bigBody(5000));
+    assert.equal(pool.idleBytes, 1024 * 1024, 'the second answer reused it');
+    assert.deepEqual(second.lean, second.sdk);
+    assert.deepEqual(first.lean, first.sdk, 'the first answer’s records are unchanged after their buffer was reused');
+    assert.deepEqual(first.lean, firstCopy);
+    // An answer the lean reader leaves to the SDK keeps its buffer (the SDK reads it): the pool does not get it back.
+    const odd = bigBody(9000).replace('"MillisBehindLatest":0', '"MillisBehindLatest":0,"__type":"X"');
+    const before = fallbacks;
+    const third = await read(odd);
+    assert.equal(fallbacks, before + 1, 'the SDK path read it');
+    assert.deepEqual(third.lean, third.sdk);
+    assert.equal(pool.idleBytes, 0, 'the buffer the SDK read was not given back');
   });
 
   it('keeps KPL aggregates byte-exact: deaggregation (MD5 checked) gives back the user records', async () => {
