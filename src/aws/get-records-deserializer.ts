@@ -141,6 +141,7 @@ function readBody(
     let length = 0;
     const expected = expectedLength !== undefined && expectedLength > 0 ? expectedLength : 0;
     let pooled = pool !== undefined && expected >= POOLED_MIN_BYTES ? pool.take(expected) : undefined;
+    if (pooled === undefined) pool?.trim(); // a shard that caught up still lets go of the big buffers in time
     let whole = pooled ?? (expected > 0 ? Buffer.allocUnsafeSlow(expected) : undefined);
     stream.on('data', (chunk: Buffer | string) => {
       const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;

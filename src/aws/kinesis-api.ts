@@ -22,10 +22,10 @@ import { AnswerBufferPool } from './answer-buffer-pool.js';
 
 /**
  * Bodies of large GetRecords answers, reused by every KinesisApi of the process (see answer-buffer-pool.ts). Kept
- * while unused: 32 MiB, two answers of the largest size GetRecords sends (10 MB of data is ~14 MB of JSON) or several
- * of the few-megabyte answers of shards catching up together.
+ * while unused: at most 32 MiB (two answers of the largest size GetRecords sends — 10 MB of data is ~14 MB of JSON —
+ * or several of the few-megabyte answers of shards catching up together), and none for more than 30 s.
  */
-const answerBuffers = new AnswerBufferPool(32 * 1024 * 1024);
+const answerBuffers = new AnswerBufferPool(32 * 1024 * 1024, 30_000);
 
 export interface KinesisApiOptions {
   /**

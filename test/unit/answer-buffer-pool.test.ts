@@ -6,7 +6,7 @@ const MIB = 1024 * 1024;
 
 describe('AnswerBufferPool', () => {
   it('allocates whole MiB and hands a returned buffer out again, the smallest that fits', () => {
-    const pool = new AnswerBufferPool(16 * MIB);
+    const pool = new AnswerBufferPool(16 * MIB, 30_000);
     const small = pool.take(100_000);
     const large = pool.take(3 * MIB + 1);
     assert.equal(small.byteLength, MIB);
@@ -21,7 +21,7 @@ describe('AnswerBufferPool', () => {
   });
 
   it('keeps at most its limit of unused bytes', () => {
-    const pool = new AnswerBufferPool(3 * MIB);
+    const pool = new AnswerBufferPool(3 * MIB, 30_000);
     const a = pool.take(2 * MIB);
     const b = pool.take(2 * MIB);
     pool.give(a);
@@ -32,5 +32,23 @@ describe('AnswerBufferPool', () => {
     const huge = pool.take(5 * MIB);
     pool.give(huge);
     assert.equal(pool.idleBytes, 0, 'a buffer above the limit is never kept');
+  });
+
+  it('lets go of buffers unused for longer than its idle time', () => {
+    let now = 1_000;
+    const pool = new AnswerBufferPool(16 * MIB, 30_000, () => now);
+    const a = pool.take(MIB);
+    const b = pool.take(MIB);
+    pool.give(a);
+    now += 20_000;
+    pool.give(b);
+    now += 10_000; // a: 30 s unused; b: 10 s
+    pool.trim();
+    assert.equal(pool.idleBytes, MIB, 'a was dropped, b kept');
+    assert.equal(pool.take(MIB), b);
+    pool.give(b);
+    now += 30_000;
+    assert.notEqual(pool.take(MIB), b, 'take() trims first: b had been unused for 30 s');
+    assert.equal(pool.idleBytes, 0);
   });
 });

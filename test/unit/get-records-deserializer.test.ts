@@ -167,7 +167,7 @@ describe('lean GetRecords deserializer', () => {
         NextShardIterator: `next-${from}`,
         MillisBehindLatest: 0,
       });
-    const pool = new AnswerBufferPool(8 * 1024 * 1024);
+    const pool = new AnswerBufferPool(8 * 1024 * 1024, 60_000);
     const read = async (body: string): Promise<{ sdk: unknown; lean: unknown }> => {
       answer = { status: 200, contentType: 'application/x-amz-json-1.1', body, pieces: { bytes: 16_384, chunked: false } };
       const sdk = await client.send(new GetRecordsCommand({ ShardIterator: 'it', Limit: 10 }));
