@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { clearTimeout, setTimeout } from 'node:timers';
 
 function collect(path, out) {
   if (statSync(path).isDirectory()) {

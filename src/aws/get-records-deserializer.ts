@@ -5,10 +5,11 @@ import { parseRecordsPage } from './records-page-json.js';
 /**
  * A lean deserializer for GetRecords, installed per command in the SDK's own middleware stack (signing, credentials,
  * endpoints, retries and error mapping stay the SDK's). It replaces only the step that turns a 2xx JSON answer into
- * the output: one pass over the body's bytes (`get-records-json.ts` with `kinesis-json-reader.ts`), `Data` decoded straight into `Uint8Array`s, no
- * schema walk, no per-value regular expression. Anything else — an error status, another content type (CBOR), a body that is not a Node stream,
- * JSON that is not the shape AWS documents (a string timestamp, a `__type`, non-canonical base64...) — goes to the
- * SDK's own deserializer on the same bytes, so the result (or the error) is exactly the SDK's.
+ * the output: one pass over the body's bytes (`records-page-json.ts` with `kinesis-json-reader.ts`), `Data` decoded
+ * straight into `Uint8Array`s, no schema walk, no per-value regular expression; a large body is read into a reused
+ * buffer (`answer-buffer-pool.ts`). Anything else — an error status, another content type (CBOR), a body that is not
+ * a Node stream, JSON that is not the shape AWS documents (a string timestamp, a `__type`, non-canonical base64...) —
+ * goes to the SDK's own deserializer on the same bytes, so the result (or the error) is exactly the SDK's.
  */
 type Stack = GetRecordsCommand['middlewareStack'];
 type AddArgs = Parameters<Stack['add']>;
@@ -148,7 +149,7 @@ function readBody(
       if (whole !== undefined && length + b.byteLength <= expected) b.copy(whole, length);
       else {
         // Longer than announced: collect as before (a copy, so that a pooled buffer stays the pool's).
-        if (whole !== undefined) chunks.push(Buffer.from(whole.subarray(0, length)));
+        if (whole !== undefined) chunks.push(pooled !== undefined ? Buffer.from(whole.subarray(0, length)) : whole.subarray(0, length));
         if (pooled !== undefined) pool!.give(pooled);
         whole = pooled = undefined;
         chunks.push(b);
@@ -159,8 +160,10 @@ function readBody(
     stream.on('error', reject);
     stream.on('end', () => {
       ended = true;
-      if (whole !== undefined) resolve(pooled === undefined ? { bytes: whole.subarray(0, length) } : { bytes: whole.subarray(0, length), pooled });
-      else resolve({ bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length) });
+      if (whole === undefined) return resolve({ bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length) });
+      const read: Body = { bytes: whole.subarray(0, length) };
+      if (pooled !== undefined) read.pooled = pooled;
+      resolve(read);
     });
     // A connection cut mid-body may close the stream without an error: never wait forever on it.
     stream.on('close', () => {
