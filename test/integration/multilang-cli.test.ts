@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDynalite, startKinesalite, stopAll, TEST_REGION, uniqueName, type Emulator } from '../support/emulators.js';
 import { createStream, kinesisAdmin, waitFor } from '../support/scenario.js';
+import { completeLines } from '../support/json-lines.js';
 import { MULTILANG_FIXTURES, spawnDaemon, writeProperties } from '../support/multilang-daemon.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'multilang-cli-'));
@@ -62,7 +63,7 @@ describe('ts-kcl multilang: start-up failure and signals (kinesalite + dynalite)
       idleTimeBetweenReadsInMillis: 200,
       ...extra,
     });
-  const childPid = (log: string): number => JSON.parse(readFileSync(log, 'utf8').split('\n')[0]!).pid as number;
+  const childPid = (log: string): number => JSON.parse(completeLines(readFileSync(log, 'utf8'))[0]!).pid as number;
   const alive = (pid: number): boolean => {
     try {
       process.kill(pid, 0);

@@ -8,6 +8,7 @@ import { DynamoDbLeaseStore } from '../../src/leases/dynamodb-lease-store.js';
 import type { Lease } from '../../src/leases/lease.js';
 import { Scheduler, type LeaseTableStatus } from '../../src/index.js';
 import { startDynalite, startKinesalite, stopAll, TEST_CREDENTIALS, TEST_REGION, uniqueName, type Emulator } from '../support/emulators.js';
+import { completeLines } from '../support/json-lines.js';
 import { ROOT } from '../support/multilang-daemon.js';
 import { clientsFor, createStream, DeliveryLog, kinesisAdmin, produce, waitFor, type Produced } from '../support/scenario.js';
 
@@ -164,9 +165,9 @@ describe('ts-kcl status (kinesalite + dynalite)', () => {
     const missing = await runStatus(['no-such-app', ...endpointArgs]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /lease table no-such-app not found/);
-    const run = await runStatus([app, '--json', '--watch', '0.3', ...endpointArgs], (out) => out.split('\n').filter(Boolean).length >= 2);
+    const run = await runStatus([app, '--json', '--watch', '0.3', ...endpointArgs], (out) => completeLines(out).length >= 2);
     assert.equal(run.code, 0, run.stderr);
-    const docs = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as LeaseTableStatus);
+    const docs = completeLines(run.stdout).map((l) => JSON.parse(l) as LeaseTableStatus);
     assert.ok(docs.length >= 2);
     assert.equal(docs[0]!.leases.length, 4);
   });

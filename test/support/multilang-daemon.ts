@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_CREDENTIALS, TEST_REGION } from './emulators.js';
+import { completeLines } from './json-lines.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MULTILANG_FIXTURES = join(ROOT, 'test', 'fixtures', 'multilang');
@@ -109,10 +110,12 @@ export interface ProcessorEvent {
   millisBehindLatest?: number | null;
 }
 
+/** The events written so far (complete lines only: processors append while tests read). */
 export function readEvents(file: string): ProcessorEvent[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as ProcessorEvent);
+  return completeLines(readFileSync(file, 'utf8')).map((l) => JSON.parse(l) as ProcessorEvent);
 }
+
 
 /** Kills whatever record processors (by the pids they reported) are still alive; returns their pids. */
 export function killStrayProcessors(events: readonly ProcessorEvent[]): number[] {

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { completeLines } from '../support/json-lines.js';
 import { ChildProcessProcessor, type ChildSupervision } from '../../src/multilang/child-process-processor.js';
 import { ChildProcessError } from '../../src/multilang/child-channel.js';
 import { ShardCheckpointer } from '../../src/checkpoint/shard-checkpointer.js';
@@ -77,7 +78,7 @@ function setup(plan: Record<string, unknown>, opts: { timeoutMillis?: number; ex
     ...(opts.exitGraceMillis !== undefined ? { exitGraceMillis: opts.exitGraceMillis } : {}),
   });
   const childLog = (): ChildLogEntry[] =>
-    existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as ChildLogEntry) : [];
+    existsSync(logFile) ? completeLines(readFileSync(logFile, 'utf8')).map((l) => JSON.parse(l) as ChildLogEntry) : [];
   const childPid = (): number => childLog().find((e) => e.pid)!.pid!;
   return { processor, logs, events, childLog, childPid };
 }
