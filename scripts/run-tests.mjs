@@ -33,6 +33,22 @@ const testTimeout = process.env.TEST_TIMEOUT_MS ?? '240000';
 const fileTimeout = Number(process.env.TEST_FILE_TIMEOUT_MS ?? '600000');
 const COUNTS = ['tests', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];
 
+/** Process groups of the files running now: killed if this script is stopped, so nothing outlives it. */
+const running = new Set();
+function killGroup(pid) {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const pid of running) killGroup(pid);
+    process.exit(1);
+  });
+}
+
 /** Runs one file; resolves with its counts (from the spec reporter's summary) and how it ended. */
 function runFile(file) {
   return new Promise((resolve) => {
@@ -40,18 +56,21 @@ function runFile(file) {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--test', `--test-timeout=${testTimeout}`, '--test-reporter=spec', file],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' } },
+      // Its own process group, so that a timeout kills the file's process too (the runner's child), not only the runner.
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' }, detached: true },
     );
+    running.add(child.pid);
     const output = [];
     child.stdout.on('data', (chunk) => output.push(chunk));
     child.stderr.on('data', (chunk) => output.push(chunk));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      killGroup(child.pid);
     }, fileTimeout);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      running.delete(child.pid);
       const text = Buffer.concat(output).toString('utf8');
       const counts = {};
       for (const name of COUNTS) {
