@@ -174,7 +174,9 @@ export async function fleetScenario(o: FleetScenarioOptions): Promise<FleetScena
   try {
     await Promise.all(workers.map((w) => w.start()));
     await waitFor(() => log.uniqueKeys().size === produced.length, 30_000, `the first ${produced.length} records (${o.label})`);
-    await waitFor(() => workers.every((w) => w.heldLeaseKeys.length >= 1), 30_000, 'leases spread over the 3 workers');
+    const held = (): number => workers.reduce((n, w) => n + w.heldLeaseKeys.length, 0);
+    // All four held (a worker's start-up discovery leaves a lease free for one taker round), each by one of the three.
+    await waitFor(() => workers.every((w) => w.heldLeaseKeys.length >= 1) && held() === 4, 30_000, 'leases spread over the 3 workers');
     const balancedAt = log.deliveries.length;
 
     producer = (async () => {
@@ -186,6 +188,8 @@ export async function fleetScenario(o: FleetScenarioOptions): Promise<FleetScena
       }
     })();
     await new Promise((r) => setTimeout(r, 2000));
+    // Cut when every shard's subscription is open (a newly taken lease subscribes after its processor's initialize).
+    await waitFor(() => handlers.reduce((n, h) => n + h.openSubscriptions, 0) >= 4, 20_000, 'a subscription open on every shard');
     const openedBefore = handlers.reduce((n, h) => n + h.opened, 0);
     const cut = handlers.reduce((n, h) => n + h.cutSubscriptions(), 0);
     await waitFor(() => handlers.reduce((n, h) => n + h.opened, 0) >= openedBefore + cut, 20_000, `${cut} subscriptions reopened`);
